@@ -1,0 +1,96 @@
+// A store of member states scored with one model: the streaming engine.
+#ifndef LEADSCORE_STORE_H_
+#define LEADSCORE_STORE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "leadscore/changes.h"
+#include "leadscore/event.h"
+#include "leadscore/model.h"
+
+namespace leadscore {
+
+// A member read at a time, by value (SEMANTICS.md section 9).
+struct MemberView {
+  std::string member_id;
+  int64_t time = 0;         // the time it was read at
+  int stage = -1;           // -1: the model has no lifecycle
+  int64_t stage_since = 0;
+  std::vector<double> scores;      // every score in model order, derived too
+  std::vector<int> tags;           // tag indices held, ascending
+  std::vector<int64_t> counters;   // model order
+  struct Flag {
+    bool armed = true;
+    int64_t raised = 0;
+    bool has_last_raised = false;
+    int64_t last_raised = 0;
+  };
+  std::vector<Flag> flags;         // model order
+  struct LedgerEntry {
+    int contributor = -1;  // event rule or fit rule
+    int score = -1;
+    double value = 0;      // decayed to `time`
+  };
+  std::vector<LedgerEntry> ledger;  // non-zero entries, contributor order
+  int64_t clock = 0;                // the member's clock
+  int64_t last_event_time = 0;
+};
+
+struct StoreStats {
+  int64_t events_applied = 0;
+  std::array<int64_t, kNumRejectReasons> rejected{};  // by RejectReason
+  int64_t members = 0;
+  int64_t flags_raised = 0;
+};
+
+// Thread-compatible: one thread at a time may use a Store (different stores
+// may be used on different threads; they share the immutable Model). The
+// Store owns its member states; views are returned by value.
+class Store {
+ public:
+  explicit Store(std::shared_ptr<const Model> model);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const Model& model() const { return *model_; }
+
+  // Applies one event (SEMANTICS.md section 8). A rejected event is reported
+  // through `sink` as a kRejected change and counted; it is not an error.
+  // `sink` may be null.
+  void Apply(const Event& event, ChangeSink* sink);
+
+  // Records a rejection decided outside the engine (a bad log row, an event
+  // after the as-of time): counted and emitted like the engine's own.
+  void Reject(std::string_view member_id, std::string_view event_id,
+              bool has_time, int64_t time, RejectReason reason,
+              std::string_view detail, ChangeSink* sink);
+
+  // Runs one evaluation of the member at max(its clock, t) and moves its
+  // clock there. Returns false when there is no such member.
+  bool Advance(std::string_view member_id, int64_t t, ChangeSink* sink);
+  // Advance for every member, in member_id byte order.
+  void AdvanceAll(int64_t t, ChangeSink* sink);
+
+  // Reads a member at max(its clock, t) without changing anything.
+  std::optional<MemberView> Read(std::string_view member_id, int64_t t) const;
+
+  // Every member id, in byte order.
+  std::vector<std::string> MemberIds() const;
+  const StoreStats& stats() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace leadscore
+
+#endif  // LEADSCORE_STORE_H_
