@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "lib/base/strings.h"
 
 namespace leadscore {
 
@@ -18,14 +19,14 @@ absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
   while (i < text.size()) {
     if (text[i] < '0' || text[i] > '9') {
       return absl::InvalidArgumentError(absl::StrCat(
-          "malformed duration \"", text,
+          "malformed duration \"", AsAbsl(text),
           "\": expected digits followed by a unit (ms, s, m, h, d, w)"));
     }
     int64_t n = 0;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
       if (n > (std::numeric_limits<int64_t>::max() - 9) / 10) {
         return absl::InvalidArgumentError(
-            absl::StrCat("duration \"", text, "\" is too large"));
+            absl::StrCat("duration \"", AsAbsl(text), "\" is too large"));
       }
       n = n * 10 + (text[i] - '0');
       ++i;
@@ -47,19 +48,15 @@ absl::StatusOr<int64_t> ParseDuration(std::string_view text) {
     }
     if (unit == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "malformed duration \"", text,
+          "malformed duration \"", AsAbsl(text),
           "\": each number needs a unit (ms, s, m, h, d, w)"));
     }
     if (n > std::numeric_limits<int64_t>::max() / unit ||
         total > std::numeric_limits<int64_t>::max() - n * unit) {
       return absl::InvalidArgumentError(
-          absl::StrCat("duration \"", text, "\" is too large"));
+          absl::StrCat("duration \"", AsAbsl(text), "\" is too large"));
     }
     total += n * unit;
-  }
-  if (total <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("duration \"", text, "\" must be greater than zero"));
   }
   return total;
 }

@@ -17,8 +17,9 @@ constexpr int64_t kMillisPerDay = 24 * kMillisPerHour;
 constexpr int64_t kMillisPerWeek = 7 * kMillisPerDay;
 
 // Parses one or more <non-negative integer><unit> terms, units ms s m h d w,
-// into milliseconds. "" and "0" are rejected (callers treat an empty field as
-// "not set" before calling). Errors say what is wrong, without a position.
+// into milliseconds. "" and a bare number without unit are rejected; "0s" is
+// zero (callers that need a positive duration check that themselves). Errors
+// say what is wrong, without a position.
 absl::StatusOr<int64_t> ParseDuration(std::string_view text);
 
 }  // namespace leadscore

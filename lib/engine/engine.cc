@@ -1,0 +1,462 @@
+// The engine: applying one event and evaluating one member, in the exact
+// order of SEMANTICS.md section 8.
+#include "lib/engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "lib/base/hash.h"
+#include "lib/base/strings.h"
+
+namespace leadscore::internal {
+namespace {
+
+double DecayFactor(double half_life_ms, int64_t dt) {
+  if (half_life_ms <= 0 || dt == 0) return 1.0;
+  return std::exp2(-static_cast<double>(dt) / half_life_ms);
+}
+
+// Values of names for conditions, for one member at one time.
+class MemberContext final : public expr::Context {
+ public:
+  MemberContext(const CompiledModel& m, const MemberState& s, int64_t now)
+      : m_(m), s_(s), now_(now) {}
+
+  void SetEvent(const Event* e, int64_t idle) {
+    event_ = e;
+    idle_override_ = idle;
+  }
+
+  double Score(int i) const override {
+    const ScoreDef& d = m_.scores[i];
+    if (d.derived) return d.formula->EvalNumber(*this);
+    return s_.scores[d.slot] * DecayFactor(d.half_life_ms, now_ - s_.ref_time);
+  }
+  int64_t Counter(int i) const override {
+    const CounterDef& c = m_.counters[i];
+    if (c.window_ms == 0) return s_.lifetime_counts[c.slot];
+    const auto& times = s_.window_counts[c.slot];
+    // Events with time in (now - window, now].
+    auto lo = std::upper_bound(times.begin(), times.end(), now_ - c.window_ms);
+    auto hi = std::upper_bound(lo, times.end(), now_);
+    return hi - lo;
+  }
+  bool HasTag(int i) const override { return s_.tags[i] != 0; }
+  int Stage() const override { return s_.stage; }
+  int64_t Now() const override { return now_; }
+  int64_t Idle() const override {
+    return idle_override_ >= 0 ? idle_override_ : now_ - s_.last_event_time;
+  }
+  int64_t StageAge() const override { return now_ - s_.stage_since; }
+  bool MemberAttr(int id, std::string_view* value) const override {
+    if (!s_.attr_present[id]) return false;
+    *value = s_.attrs[id];
+    return true;
+  }
+  std::string_view EventType() const override { return event_->type; }
+  double EventValue() const override { return event_->value; }
+  std::string_view EventGroup() const override { return event_->group_id; }
+  std::string_view EventChannel() const override { return event_->channel; }
+  bool EventAttr(int id, std::string_view* value) const override {
+    const std::string& key = m_.event_attrs[id];
+    // Later pairs win, as they would in a map built from the list.
+    for (size_t i = event_->attrs.size(); i-- > 0;) {
+      if (event_->attrs[i].key == key) {
+        *value = event_->attrs[i].value;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  const CompiledModel& m_;
+  const MemberState& s_;
+  int64_t now_;
+  const Event* event_ = nullptr;
+  int64_t idle_override_ = -1;
+};
+
+bool Holds(const std::unique_ptr<expr::Program>& p, const expr::Context& ctx) {
+  return p == nullptr || p->EvalBool(ctx);
+}
+
+}  // namespace
+
+const char* InvalidReason(const Event& e) {
+  if (e.member_id.empty()) return "missing member_id";
+  if (!e.has_time) return "missing or unparsable time";
+  if (!std::isfinite(e.value)) return "value is not a finite number";
+  return nullptr;
+}
+
+MemberState::MemberState(const CompiledModel& m)
+    : scores(m.num_score_slots, 0.0),
+      ledger(m.rules.size(), 0.0),
+      fit_holds(m.fits.size(), 0),
+      tags(m.tags.size(), 0),
+      tag_last_set(m.num_ttl, 0),
+      once_done(m.num_once, 0),
+      lifetime_counts(m.num_lifetime_counters, 0),
+      window_counts(m.num_window_counters),
+      lifetime_caps(m.num_lifetime_caps, 0.0),
+      window_caps(m.num_window_caps),
+      flags(m.flags.size()),
+      attrs(m.member_attrs.size()),
+      attr_present(m.member_attrs.size(), 0) {}
+
+Engine::Engine(const CompiledModel& model)
+    : m_(model),
+      factor_(model.scores.size(), 1.0),
+      visited_(model.stages.size(), 0) {}
+
+std::optional<RejectReason> Engine::Check(const MemberState* s,
+                                          const Event& e) const {
+  if (s == nullptr) return std::nullopt;
+  const int64_t horizon = s->clock - m_.allowed_lateness_ms;
+  if (e.time < horizon) return RejectReason::kTooLate;
+  uint64_t h = StableHash(e.event_id);
+  auto it = std::lower_bound(
+      s->dedup.begin(), s->dedup.end(), h,
+      [](const DedupEntry& d, uint64_t v) { return d.hash < v; });
+  if (it != s->dedup.end() && it->hash == h && it->time >= horizon) {
+    return RejectReason::kDuplicate;
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<MemberState> Engine::Create(std::string_view member_id,
+                                            const Event& first) const {
+  auto s = std::make_unique<MemberState>(m_);
+  s->id = std::string(member_id);
+  s->clock = s->ref_time = s->last_event_time = first.time;
+  s->stage = m_.stages.empty() ? -1 : m_.initial_stage;
+  s->stage_since = first.time;
+  RecomputeFit(s.get());
+  return s;
+}
+
+void Engine::DecayTo(MemberState* s, int64_t t) {
+  if (t == s->ref_time) return;
+  const int64_t dt = t - s->ref_time;
+  for (size_t i = 0; i < m_.scores.size(); ++i) {
+    const ScoreDef& d = m_.scores[i];
+    factor_[i] = DecayFactor(d.half_life_ms, dt);
+    if (d.slot >= 0) s->scores[d.slot] *= factor_[i];
+  }
+  for (size_t r = 0; r < m_.rules.size(); ++r) {
+    s->ledger[r] *= factor_[m_.rules[r].score];
+  }
+  s->ref_time = t;
+}
+
+void Engine::RecomputeFit(MemberState* s) const {
+  if (m_.fits.empty()) return;
+  MemberContext ctx(m_, *s, s->ref_time);
+  for (size_t f = 0; f < m_.fits.size(); ++f) {
+    s->fit_holds[f] = m_.fits[f].when->EvalBool(ctx) ? 1 : 0;
+  }
+  for (const ScoreDef& d : m_.scores) {
+    if (!d.fit) continue;
+    double sum = 0;
+    for (size_t f = 0; f < m_.fits.size(); ++f) {
+      if (s->fit_holds[f] && &m_.scores[m_.fits[f].score] == &d) {
+        sum += m_.fits[f].points;
+      }
+    }
+    s->scores[d.slot] = d.Clamp(sum);
+  }
+}
+
+bool Engine::ApplyProfile(MemberState* s, const Event& e) const {
+  bool changed = false;
+  for (const KeyValue& kv : e.profile) {
+    auto it = m_.member_attr_index.find(AsAbsl(kv.key));
+    if (it == m_.member_attr_index.end()) continue;  // no condition reads it
+    int id = it->second;
+    if (s->attr_present[id] && s->attrs[id] == kv.value) continue;
+    s->attrs[id].assign(kv.value.data(), kv.value.size());
+    s->attr_present[id] = 1;
+    changed = true;
+  }
+  return changed;
+}
+
+void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
+                   bool is_new, ChangeSink* sink, StoreStats* stats) {
+  // Step 2: time has passed.
+  const int64_t tau = std::max(s->clock, e.time);
+  if (!is_new) Evaluate(s, tau, sink, stats);
+  DecayTo(s, tau);
+
+  // Step 3: profile updates, then fit.
+  if (ApplyProfile(s, e)) RecomputeFit(s);
+
+  // Step 4: counters, event rules, event tags, one event transition.
+  MemberContext ctx(m_, *s, tau);
+  ctx.SetEvent(&e, is_new ? 0 : tau - s->last_event_time);
+  for (int c : d.counters) {
+    const CounterDef& cd = m_.counters[c];
+    if (!Holds(cd.when, ctx)) continue;
+    if (cd.window_ms == 0) {
+      ++s->lifetime_counts[cd.slot];
+      continue;
+    }
+    auto& times = s->window_counts[cd.slot];
+    times.insert(std::upper_bound(times.begin(), times.end(), e.time), e.time);
+    // Times at or before tau - window are outside every later window.
+    auto keep = std::upper_bound(times.begin(), times.end(), tau - cd.window_ms);
+    times.erase(times.begin(), keep);
+  }
+  for (int r : d.rules) {
+    const RuleDef& rd = m_.rules[r];
+    if (rd.once && s->once_done[rd.once_bit]) continue;
+    if (!Holds(rd.when, ctx)) continue;
+    if (rd.once) s->once_done[rd.once_bit] = 1;
+    double raw = rd.points;
+    if (rd.has_cap) {
+      if (rd.cap_window_ms == 0) {
+        raw = std::max(0.0, std::min(rd.points, rd.cap_max - s->lifetime_caps[rd.cap_slot]));
+        s->lifetime_caps[rd.cap_slot] += raw;
+      } else {
+        auto& entries = s->window_caps[rd.cap_slot];
+        auto by_time = [](const CapEntry& a, int64_t t) { return a.time <= t; };
+        // Allowed in (e.time - window, e.time].
+        auto lo = std::lower_bound(entries.begin(), entries.end(),
+                                   e.time - rd.cap_window_ms, by_time);
+        auto hi = std::lower_bound(lo, entries.end(), e.time, by_time);
+        double in_window = 0;
+        for (auto it = lo; it != hi; ++it) in_window += it->allowed;
+        raw = std::max(0.0, std::min(rd.points, rd.cap_max - in_window));
+        if (raw > 0) entries.insert(hi, CapEntry{e.time, raw});
+        // Entries at or before clock - lateness - window are in no later window.
+        auto keep = std::lower_bound(entries.begin(), entries.end(),
+                                     tau - m_.allowed_lateness_ms - rd.cap_window_ms,
+                                     by_time);
+        entries.erase(entries.begin(), keep);
+      }
+    }
+    const ScoreDef& sd = m_.scores[rd.score];
+    double p = raw * DecayFactor(sd.half_life_ms, tau - e.time);
+    double v = s->scores[sd.slot];
+    double granted = sd.Clamp(v + p) - v;
+    s->scores[sd.slot] = v + granted;
+    s->ledger[r] += granted;
+  }
+  for (int t : d.event_tags) {
+    const TagDef& td = m_.tags[t];
+    if (!Holds(td.when, ctx)) continue;
+    if (td.ttl_slot >= 0) {
+      int64_t& last = s->tag_last_set[td.ttl_slot];
+      last = s->tags[t] ? std::max(last, e.time) : e.time;
+    }
+    if (!s->tags[t]) {
+      s->tags[t] = 1;
+      Change c;
+      c.kind = ChangeKind::kTagAdded;
+      c.member_id = s->id;
+      c.time = tau;
+      c.tag = t;
+      Emit(sink, c);
+    }
+  }
+  if (s->stage >= 0) {
+    for (int ti : d.transitions) {
+      const TransitionDef& tr = m_.transitions[ti];
+      if (!tr.FromHolds(s->stage) || tr.to == s->stage) continue;
+      if (!Holds(tr.when, ctx)) continue;
+      Change c;
+      c.kind = ChangeKind::kStageChanged;
+      c.member_id = s->id;
+      c.time = tau;
+      c.from_stage = s->stage;
+      c.to_stage = tr.to;
+      c.transition = ti;
+      s->stage = tr.to;
+      s->stage_since = tau;
+      Emit(sink, c);
+      break;
+    }
+  }
+  s->last_event_time = is_new ? e.time : std::max(s->last_event_time, e.time);
+
+  // Remember the id for dedup.
+  uint64_t h = StableHash(e.event_id);
+  auto it = std::lower_bound(
+      s->dedup.begin(), s->dedup.end(), h,
+      [](const DedupEntry& de, uint64_t v) { return de.hash < v; });
+  if (it != s->dedup.end() && it->hash == h) {
+    it->time = std::max(it->time, e.time);
+  } else {
+    s->dedup.insert(it, DedupEntry{h, e.time});
+  }
+  ++stats->events_applied;
+
+  // Step 5.
+  Evaluate(s, tau, sink, stats);
+  s->clock = tau;
+
+  if (s->dedup.size() >= s->dedup_prune_at) {
+    const int64_t horizon = s->clock - m_.allowed_lateness_ms;
+    s->dedup.erase(std::remove_if(s->dedup.begin(), s->dedup.end(),
+                                  [&](const DedupEntry& de) { return de.time < horizon; }),
+                   s->dedup.end());
+    s->dedup_prune_at = std::max<size_t>(32, 2 * s->dedup.size());
+  }
+}
+
+void Engine::Advance(MemberState* s, int64_t t, ChangeSink* sink,
+                     StoreStats* stats) {
+  t = std::max(t, s->clock);
+  Evaluate(s, t, sink, stats);
+  s->clock = t;
+}
+
+void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
+                      StoreStats* stats) {
+  DecayTo(s, t);
+  MemberContext ctx(m_, *s, t);
+  Change c;
+  c.member_id = s->id;
+  c.time = t;
+
+  // Event tags whose TTL has passed.
+  for (int i : m_.ttl_tags) {
+    const TagDef& td = m_.tags[i];
+    if (s->tags[i] && t >= s->tag_last_set[td.ttl_slot] + td.ttl_ms) {
+      s->tags[i] = 0;
+      c.kind = ChangeKind::kTagRemoved;
+      c.tag = i;
+      Emit(sink, c);
+    }
+  }
+  // State tags, in model order.
+  for (int i : m_.state_tags) {
+    uint8_t holds = m_.tags[i].when->EvalBool(ctx) ? 1 : 0;
+    if (holds == s->tags[i]) continue;
+    s->tags[i] = holds;
+    c.kind = holds ? ChangeKind::kTagAdded : ChangeKind::kTagRemoved;
+    c.tag = i;
+    Emit(sink, c);
+  }
+  c.tag = -1;
+  // Lifecycle: first eligible transition fires, repeat from the new stage.
+  if (s->stage >= 0 && !m_.when_transitions.empty()) {
+    std::fill(visited_.begin(), visited_.end(), 0);
+    visited_[s->stage] = 1;
+    bool fired = true;
+    while (fired) {
+      fired = false;
+      for (int ti : m_.when_transitions) {
+        const TransitionDef& tr = m_.transitions[ti];
+        if (!tr.FromHolds(s->stage) || visited_[tr.to]) continue;
+        if (!tr.when->EvalBool(ctx)) continue;
+        c.kind = ChangeKind::kStageChanged;
+        c.from_stage = s->stage;
+        c.to_stage = tr.to;
+        c.transition = ti;
+        s->stage = tr.to;
+        s->stage_since = t;
+        visited_[tr.to] = 1;
+        Emit(sink, c);
+        fired = true;
+        break;
+      }
+    }
+    c.from_stage = c.to_stage = c.transition = -1;
+  }
+  // Flags: re-arm, then raise.
+  for (size_t f = 0; f < m_.flags.size(); ++f) {
+    const FlagDef& fd = m_.flags[f];
+    FlagState& fs = s->flags[f];
+    c.flag = static_cast<int>(f);
+    if (!fs.armed && (fd.rearm != nullptr || fd.cooldown_ms > 0)) {
+      bool ok = (fd.cooldown_ms == 0 || t - fs.last >= fd.cooldown_ms) &&
+                Holds(fd.rearm, ctx);
+      if (ok) {
+        fs.armed = true;
+        c.kind = ChangeKind::kFlagRearmed;
+        Emit(sink, c);
+      }
+    }
+    if (!fs.armed || !fd.when->EvalBool(ctx)) continue;
+    fs.armed = false;
+    ++fs.raised;
+    fs.has_last = true;
+    fs.last = t;
+    ++stats->flags_raised;
+    if (sink == nullptr) continue;
+    score_buf_.resize(m_.scores.size());
+    for (size_t i = 0; i < m_.scores.size(); ++i) {
+      score_buf_[i] = ctx.Score(static_cast<int>(i));
+    }
+    reasons_.clear();
+    for (int sc : fd.reason_scores) {
+      for (size_t r = 0; r < m_.rules.size(); ++r) {
+        if (m_.rules[r].score == sc && s->ledger[r] != 0) {
+          reasons_.push_back(FlagReason{m_.rules[r].contributor, sc, s->ledger[r]});
+        }
+      }
+      for (size_t fi = 0; fi < m_.fits.size(); ++fi) {
+        const FitDef& fit = m_.fits[fi];
+        if (fit.score == sc && s->fit_holds[fi] && fit.points != 0) {
+          reasons_.push_back(FlagReason{fit.contributor, sc, fit.points});
+        }
+      }
+    }
+    const auto& names = m_.contributor_names;
+    std::sort(reasons_.begin(), reasons_.end(),
+              [&](const FlagReason& a, const FlagReason& b) {
+                if (a.points != b.points) return a.points > b.points;
+                return names[a.contributor] < names[b.contributor];
+              });
+    if (reasons_.size() > static_cast<size_t>(fd.top_reasons)) {
+      reasons_.resize(fd.top_reasons);
+    }
+    c.kind = ChangeKind::kFlagRaised;
+    c.scores = score_buf_;
+    c.reasons = reasons_;
+    Emit(sink, c);
+    c.scores = {};
+    c.reasons = {};
+  }
+}
+
+MemberView Engine::Read(const MemberState& s, int64_t t) const {
+  t = std::max(t, s.clock);
+  MemberContext ctx(m_, s, t);
+  MemberView v;
+  v.member_id = s.id;
+  v.time = t;
+  v.stage = s.stage;
+  v.stage_since = s.stage_since;
+  v.clock = s.clock;
+  v.last_event_time = s.last_event_time;
+  for (size_t i = 0; i < m_.scores.size(); ++i) {
+    v.scores.push_back(ctx.Score(static_cast<int>(i)));
+  }
+  for (size_t i = 0; i < m_.tags.size(); ++i) {
+    if (s.tags[i]) v.tags.push_back(static_cast<int>(i));
+  }
+  for (size_t i = 0; i < m_.counters.size(); ++i) {
+    v.counters.push_back(ctx.Counter(static_cast<int>(i)));
+  }
+  for (const FlagState& fs : s.flags) {
+    v.flags.push_back(MemberView::Flag{fs.armed, fs.raised, fs.has_last, fs.last});
+  }
+  for (size_t r = 0; r < m_.rules.size(); ++r) {
+    double val = s.ledger[r] *
+                 DecayFactor(m_.scores[m_.rules[r].score].half_life_ms, t - s.ref_time);
+    if (val != 0) {
+      v.ledger.push_back({m_.rules[r].contributor, m_.rules[r].score, val});
+    }
+  }
+  for (size_t f = 0; f < m_.fits.size(); ++f) {
+    if (s.fit_holds[f] && m_.fits[f].points != 0) {
+      v.ledger.push_back({m_.fits[f].contributor, m_.fits[f].score, m_.fits[f].points});
+    }
+  }
+  return v;
+}
+
+}  // namespace leadscore::internal

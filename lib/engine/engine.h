@@ -1,0 +1,65 @@
+// The scoring engine: SEMANTICS.md sections 1-8 applied to one member's
+// state. Works only on compiled tables and slots; names appear only in the
+// changes it emits (as indices) and in rejection details.
+#ifndef LEADSCORE_LIB_ENGINE_ENGINE_H_
+#define LEADSCORE_LIB_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "leadscore/changes.h"
+#include "leadscore/event.h"
+#include "leadscore/store.h"
+#include "lib/engine/member_state.h"
+#include "lib/model/compiled_model.h"
+
+namespace leadscore::internal {
+
+// Why an event is invalid, or null when it is not (section 1).
+const char* InvalidReason(const Event& e);
+
+// Thread-compatible: one Engine per thread (it keeps scratch buffers).
+class Engine {
+ public:
+  explicit Engine(const CompiledModel& model);
+
+  // Checks `e` against an existing member (null: none yet). Returns the
+  // rejection, if any: too late or duplicate. Validity is checked before.
+  std::optional<RejectReason> Check(const MemberState* s, const Event& e) const;
+
+  // Creates the state of a member from its first accepted event.
+  std::unique_ptr<MemberState> Create(std::string_view member_id,
+                                      const Event& first) const;
+
+  // Applies an accepted event (steps 2-5 of section 8). `is_new`: the state
+  // was just created for this event (step 2 is skipped).
+  void Apply(MemberState* s, const Event& e, const Dispatch& d, bool is_new,
+             ChangeSink* sink, StoreStats* stats);
+
+  // One evaluation at max(clock, t); moves the clock there.
+  void Advance(MemberState* s, int64_t t, ChangeSink* sink, StoreStats* stats);
+
+  // The member read at max(clock, t), without changing it.
+  MemberView Read(const MemberState& s, int64_t t) const;
+
+ private:
+  void Evaluate(MemberState* s, int64_t t, ChangeSink* sink, StoreStats* stats);
+  void DecayTo(MemberState* s, int64_t t);
+  void RecomputeFit(MemberState* s) const;
+  bool ApplyProfile(MemberState* s, const Event& e) const;
+  void Emit(ChangeSink* sink, Change& c) const {
+    if (sink != nullptr) sink->OnChange(c);
+  }
+
+  const CompiledModel& m_;
+  std::vector<double> factor_;     // scratch: decay factor per score
+  std::vector<uint8_t> visited_;   // scratch: stages visited in an evaluation
+  std::vector<double> score_buf_;  // scratch: scores of a flag raise
+  std::vector<FlagReason> reasons_;
+};
+
+}  // namespace leadscore::internal
+
+#endif  // LEADSCORE_LIB_ENGINE_ENGINE_H_
