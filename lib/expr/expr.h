@@ -52,6 +52,9 @@ class Scope {
   virtual int TagIndex(std::string_view name) const = 0;
   virtual int StageIndex(std::string_view name) const = 0;
   virtual bool HasLifecycle() const = 0;
+  // Number of declared tags (indices 0..TagCount()-1), for size(tags). The
+  // default -1 means "not known": size(tags) is then reported as unavailable.
+  virtual int TagCount() const { return -1; }
   // Attribute keys are interned: the program refers to them by id.
   virtual int InternMemberAttr(std::string_view key) = 0;
   virtual int InternEventAttr(std::string_view key) = 0;
@@ -112,23 +115,26 @@ class Program {
   const Reads& reads() const { return reads_; }
   // For a kBool program.
   bool EvalBool(const Context& ctx) const;
-  // For a kInt or kDouble program (ints are widened to double).
+  // For a kInt or kDouble program (ints are widened to double). A missing
+  // result (integer division by zero or overflow, int() of non-numeric text)
+  // gives 0; double arithmetic follows IEEE and may give inf or NaN.
   double EvalNumber(const Context& ctx) const;
 
  private:
   friend class Compiler;
   Program() = default;
-  std::unique_ptr<Node> root_;
-  std::vector<std::unique_ptr<Node>> arena_;  // owned nodes, if any
+  std::unique_ptr<Node> root_;  // owns the whole tree
   Type type_ = Type::kBool;
   Reads reads_;
 };
 
 enum class Want : uint8_t { kBool, kNumber };
 
-// Parses, checks and compiles `text`. On success `problems` is empty; on
-// failure it lists every problem found (not just the first) and the result
-// is null. `scope` is non-const because attribute keys get interned.
+// Parses, checks and compiles `text`. On success nothing is added to
+// `problems`; on failure every problem found (not just the first) is appended,
+// sorted by offset, and the result is null. A syntax error stops at the first
+// one; type and name problems are all reported. `problems` may be null.
+// `scope` is non-const because attribute keys get interned.
 std::unique_ptr<Program> Compile(std::string_view text, Want want,
                                  Scope& scope, std::vector<Problem>* problems);
 

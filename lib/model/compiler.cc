@@ -59,6 +59,7 @@ class ModelScope : public expr::Scope {
   int TagIndex(std::string_view n) const override { return Find(m_->tag_index, n); }
   int StageIndex(std::string_view n) const override { return Find(m_->stage_index, n); }
   bool HasLifecycle() const override { return !m_->stages.empty(); }
+  int TagCount() const override { return static_cast<int>(m_->tags.size()); }
   int InternMemberAttr(std::string_view key) override {
     return Intern(key, &m_->member_attrs, &m_->member_attr_index);
   }
