@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `leadscore` command line: exit codes, --strict,
+# model errors at file:line:col, outputs, threads, gen and summary.
+# Env: LEADSCORE = the CLI (default build/leadscore), SRC = the source tree.
+set -u
+SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+LEADSCORE=${LEADSCORE:-$SRC/build/leadscore}
+MODEL=$SRC/examples/models/community.textproto
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+
+passed=0
+failed=0
+# check NAME COMMAND...: runs COMMAND (a test), counts and reports.
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $name" >&2
+  fi
+}
+# run ARGS...: runs the CLI; sets $rc, $out (stdout) and $err (stderr).
+run() {
+  "$LEADSCORE" "$@" >out.txt 2>err.txt
+  rc=$?
+  out=$(cat out.txt)
+  err=$(cat err.txt)
+}
+has() { grep -q -- "$2" <<<"$1"; }
+lacks() { ! grep -q -- "$2" <<<"$1"; }
+
+if [ ! -x "$LEADSCORE" ]; then
+  echo "cli_test: no executable at LEADSCORE=$LEADSCORE" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+cat >log.csv <<'CSV'
+event_id,member_id,time,type,value,attr.topic,profile.role,profile.industry
+e1,m2,2024-03-01T10:00:00Z,group.join,,,decision_maker,manufacturing
+e2,m1,1709287200000,group.join,,,,
+e3,m1,not-a-time,content.read,,tax,,
+e4,m2,1709290800000,demo.request,,,,
+e5,m2,1709290800000,demo.request,,,,
+e6,m2,1709294400000,event.attend,,,,
+e7,m1,1709298000000,content.read,,"tax",,
+e7,m1,1709298000000,content.read,,"tax",,
+CSV
+
+# --- help and usage --------------------------------------------------------
+run --help
+check "--help exits 0" test "$rc" -eq 0
+check "--help prints usage" has "$out" "usage:"
+run score --help
+check "score --help exits 0" test "$rc" -eq 0
+check "score --help names the options" has "$out" "--members-out"
+run gen --help
+check "gen --help exits 0" test "$rc" -eq 0
+run
+check "no command exits 1" test "$rc" -eq 1
+run frobnicate
+check "unknown command exits 1" test "$rc" -eq 1
+run score --model "$MODEL" --events log.csv --members-out m.jsonl
+check "missing --changes-out exits 1" test "$rc" -eq 1
+check "missing option is named" has "$err" "missing --changes-out"
+run score --model "$MODEL" --events log.csv --members-out m.jsonl --changes-out c.jsonl --colour red
+check "unknown option exits 1" test "$rc" -eq 1
+run score --model "$MODEL" --events log.csv --members-out m.jsonl --changes-out c.jsonl --as-of tomorrow
+check "bad --as-of exits 1" test "$rc" -eq 1
+run score --model "$MODEL" --events log.csv --members-out m.jsonl --changes-out c.jsonl --threads 0
+check "bad --threads exits 1" test "$rc" -eq 1
+run score --model "$MODEL" --events log.csv --members-out m.jsonl --changes-out c.jsonl --order random
+check "bad --order exits 1" test "$rc" -eq 1
+
+# --- a scoring run ----------------------------------------------------------
+run score --model "$MODEL" --events log.csv --members-out m.jsonl --changes-out c.jsonl
+check "score exits 0" test "$rc" -eq 0
+check "bad row reported with its line" has "$err" "log.csv:4: bad time \"not-a-time\""
+check "summary line on stderr" has "$err" "8 rows read, 6 events applied, 2 rejected (invalid 1, too_late 0, duplicate 1, after_as_of 0), 2 members"
+check "one line per member" test "$(wc -l <m.jsonl)" -eq 2
+check "members sorted by member_id" test "$(head -c 17 m.jsonl)" = '{"member_id":"m1"'
+check "bad row is a rejected change" has "$(cat c.jsonl)" '"event_id":"e3","reason":"invalid"}'
+check "duplicate is a rejected change" has "$(cat c.jsonl)" '"event_id":"e7","reason":"duplicate"'
+check "m2 is flagged" has "$(grep '"m2"' m.jsonl)" '"raised":1'
+check "flag raise carries reasons" has "$(cat c.jsonl)" '"kind":"flag_raised","flag":"sales_ready"'
+check "rfc 3339 time read" has "$(cat c.jsonl)" '"member_id":"m2","time":1709287200000'
+
+run score --model "$MODEL" --events log.csv --members-out m2.jsonl --changes-out c2.jsonl --as-of 2024-03-01T11:30:00Z
+check "--as-of exits 0" test "$rc" -eq 0
+check "--as-of rejects later events" test "$(grep -c '"reason":"after_as_of"' c2.jsonl)" -eq 3
+
+run score --model "$MODEL" --events log.csv --members-out m3.jsonl --changes-out c3.jsonl --order arrival
+check "--order arrival exits 0" test "$rc" -eq 0
+
+# --- strict ------------------------------------------------------------------
+rm -f ms.jsonl cs.jsonl
+run score --model "$MODEL" --events log.csv --members-out ms.jsonl --changes-out cs.jsonl --strict
+check "--strict on a bad row exits 2" test "$rc" -eq 2
+check "--strict prints the row's message" has "$err" "log.csv:4: bad time \"not-a-time\""
+check "--strict writes no output" test ! -e ms.jsonl
+grep -v not-a-time log.csv >clean.csv
+run score --model "$MODEL" --events clean.csv --members-out ms.jsonl --changes-out cs.jsonl --strict
+check "--strict on a clean log exits 0" test "$rc" -eq 0
+
+# --- columns -----------------------------------------------------------------
+printf 'member_id,colour,time,type\nm1,red,1000,group.join\nm1,blue,2000,member.intro\n' >cols.csv
+run score --model "$MODEL" --events cols.csv --members-out mc.jsonl --changes-out cc.jsonl
+check "unknown column still scores" test "$rc" -eq 0
+check "unknown column warned once" test "$(grep -c 'unknown column "colour"' err.txt)" -eq 1
+printf 'member_id,type\nm1,x\n' >notime.csv
+run score --model "$MODEL" --events notime.csv --members-out mc.jsonl --changes-out cc.jsonl
+check "header without time exits 1" test "$rc" -eq 1
+check "header error names the file" has "$err" "notime.csv:1: the header has no time column"
+
+# --- errors ------------------------------------------------------------------
+cat >bad.textproto <<'PB'
+score { name: "engagement" }
+rule { name: "r" on: "x" score: "nope" points: 1 }
+PB
+run score --model bad.textproto --events log.csv --members-out m.jsonl --changes-out c.jsonl
+check "model error exits 1" test "$rc" -eq 1
+check "model error at file:line:col" grep -Eq '^bad\.textproto:2:[0-9]+: .*nope' err.txt
+run score --model missing.textproto --events log.csv --members-out m.jsonl --changes-out c.jsonl
+check "missing model exits 1" test "$rc" -eq 1
+check "missing model is named" has "$err" "missing.textproto"
+run score --model "$MODEL" --events missing.csv --members-out m.jsonl --changes-out c.jsonl
+check "missing log exits 1" test "$rc" -eq 1
+check "missing log is named" has "$err" "missing.csv"
+run score --model "$MODEL" --events log.csv --members-out no/such/dir/m.jsonl --changes-out c.jsonl
+check "unwritable output exits 1" test "$rc" -eq 1
+check "unwritable output is named" has "$err" "no/such/dir/m.jsonl"
+
+# --- gen, threads, summary ---------------------------------------------------
+run gen --members 300 --events 6000 --seed 7 --out g1.csv
+check "gen exits 0" test "$rc" -eq 0
+check "gen writes the rows asked for" test "$(tail -n +2 g1.csv | grep -c '^e[0-9]')" -ge 5900
+run gen --members 300 --events 6000 --seed 7 --out g2.csv
+check "gen is deterministic" cmp -s g1.csv g2.csv
+run gen --members 300 --events 6000 --seed 8 --out g3.csv
+check "another seed gives another log" test "$(cksum <g1.csv)" != "$(cksum <g3.csv)"
+for n in 1 4; do
+  run score --model "$MODEL" --events g1.csv --members-out gm$n.jsonl --changes-out gc$n.jsonl --threads $n
+  check "score --threads $n exits 0" test "$rc" -eq 0
+done
+check "threads: same members.jsonl" cmp -s gm1.jsonl gm4.jsonl
+check "threads: same changes.jsonl" cmp -s gc1.jsonl gc4.jsonl
+run summary --members gm1.jsonl --changes gc1.jsonl --model "$MODEL"
+check "summary exits 0" test "$rc" -eq 0
+check "summary lists stages" has "$out" "Members per stage"
+check "summary lists flagged members" has "$out" "flagged members by lead score"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,41 @@
+// The `leadscore` command line: its subcommands and their shared helpers.
+#ifndef LEADSCORE_TOOLS_CLI_H_
+#define LEADSCORE_TOOLS_CLI_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace leadscore::cli {
+
+// Exit codes of every subcommand.
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;   // bad usage, model error, I/O error
+constexpr int kExitStrict = 2;  // --strict met a bad row
+
+// `leadscore score`, `leadscore gen`, `leadscore summary`: `args` are the
+// words after the subcommand's name.
+int RunScore(const std::vector<std::string>& args);
+int RunGen(const std::vector<std::string>& args);
+int RunSummary(const std::vector<std::string>& args);
+
+// Options of the form --name VALUE, --name=VALUE, or --name for switches.
+struct ParsedArgs {
+  std::map<std::string, std::string> values;  // by name, without "--"
+  std::set<std::string> switches;
+  bool help = false;  // -h or --help was given
+  std::string error;  // non-empty: what is wrong with the words
+  bool has(const std::string& name) const { return values.count(name) > 0; }
+};
+ParsedArgs ParseArgs(const std::vector<std::string>& args,
+                     const std::set<std::string>& value_options,
+                     const std::set<std::string>& switch_options);
+
+// Prints "leadscore SUBCOMMAND: message" and a pointer to --help on stderr;
+// returns kExitError.
+int UsageError(const std::string& subcommand, const std::string& message);
+
+}  // namespace leadscore::cli
+
+#endif  // LEADSCORE_TOOLS_CLI_H_

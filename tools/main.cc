@@ -1,0 +1,110 @@
+// `leadscore`: score member event logs with a model, generate sample logs,
+// and summarise results. Dispatches to the subcommands.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/cli.h"
+
+namespace leadscore::cli {
+
+namespace {
+
+constexpr char kUsage[] =
+    R"(leadscore - score and tag members of B2B communities from their events
+
+usage:
+  leadscore score --model M --events LOG.csv --members-out FILE
+                  --changes-out FILE [--as-of T] [--order time|arrival]
+                  [--threads N] [--strict]
+      Score a CSV event log with a model; write members.jsonl and
+      changes.jsonl.
+  leadscore gen --members N --events M --seed S --out FILE.csv
+      Write a deterministic sample community log.
+  leadscore summary --members FILE --changes FILE [--model M] [--score NAME]
+      Print a readable report of a scoring run.
+
+Run `leadscore COMMAND --help` for the options of a command.
+Exit codes: 0 ok; 1 bad usage, model error or I/O error; 2 --strict met a
+bad row.
+)";
+
+}  // namespace
+
+ParsedArgs ParseArgs(const std::vector<std::string>& args,
+                     const std::set<std::string>& value_options,
+                     const std::set<std::string>& switch_options) {
+  ParsedArgs out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& word = args[i];
+    if (word == "-h" || word == "--help") {
+      out.help = true;
+      continue;
+    }
+    if (word.size() < 3 || word.compare(0, 2, "--") != 0) {
+      out.error = "unexpected argument \"" + word + "\"";
+      return out;
+    }
+    std::string name = word.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (switch_options.count(name)) {
+      if (has_value) {
+        out.error = "--" + name + " takes no value";
+        return out;
+      }
+      out.switches.insert(name);
+      continue;
+    }
+    if (!value_options.count(name)) {
+      out.error = "unknown option --" + name;
+      return out;
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        out.error = "--" + name + " needs a value";
+        return out;
+      }
+      value = args[++i];
+    }
+    if (out.values.count(name)) {
+      out.error = "--" + name + " given twice";
+      return out;
+    }
+    out.values[name] = value;
+  }
+  return out;
+}
+
+int UsageError(const std::string& subcommand, const std::string& message) {
+  std::cerr << "leadscore " << subcommand << ": " << message << "\n"
+            << "run `leadscore " << subcommand << " --help` for usage\n";
+  return kExitError;
+}
+
+}  // namespace leadscore::cli
+
+int main(int argc, char** argv) {
+  using namespace leadscore::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return kExitError;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  if (command == "score") return RunScore(args);
+  if (command == "gen") return RunGen(args);
+  if (command == "summary") return RunSummary(args);
+  std::cerr << "leadscore: unknown command \"" << command << "\"\n\n" << kUsage;
+  return kExitError;
+}
