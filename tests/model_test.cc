@@ -68,8 +68,8 @@ TEST(ModelLoadTest, FixtureLoadsAsText) {
   EXPECT_EQ((*model)->num_scores(), 3);
   EXPECT_EQ((*model)->num_stages(), 8);
   EXPECT_EQ((*model)->num_flags(), 1);
-  // 16 event rules and 4 fit rules.
-  EXPECT_EQ((*model)->num_contributors(), 20);
+  // 15 event rules and 4 fit rules.
+  EXPECT_EQ((*model)->num_contributors(), 19);
   EXPECT_EQ((*model)->allowed_lateness_ms(), 7 * 86400000LL);
 }
 
@@ -82,7 +82,7 @@ TEST(ModelLoadTest, FixtureLoadsAsJson) {
   ASSERT_TRUE(google::protobuf::util::MessageToJsonString(proto, &json, opts).ok());
   auto model = Model::LoadJson(json, "community.json");
   ASSERT_TRUE(model.ok()) << model.status();
-  EXPECT_EQ((*model)->num_contributors(), 20);
+  EXPECT_EQ((*model)->num_contributors(), 19);
   EXPECT_EQ((*model)->FindStage("mql"), 3);
 }
 
