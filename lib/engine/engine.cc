@@ -239,6 +239,9 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
     const ScoreDef& sd = m_.scores[rd.score];
     double p = raw * DecayFactor(sd.half_life_ms, tau - e.time);
     double v = s->scores[sd.slot];
+    // Literally clamp(v + p) - v (section 2), even unbounded: an independent
+    // implementation computes the same bits, which keeps ties in top
+    // reasons ordered the same way.
     double granted = sd.Clamp(v + p) - v;
     s->scores[sd.slot] = v + granted;
     s->ledger[r] += granted;
