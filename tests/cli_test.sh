@@ -148,6 +148,17 @@ for n in 1 4; do
 done
 check "threads: same members.jsonl" cmp -s gm1.jsonl gm4.jsonl
 check "threads: same changes.jsonl" cmp -s gc1.jsonl gc4.jsonl
+# Re-reading the same log, or an overlapping second export, changes no score:
+# the second copy of every row is a duplicate (or, for bad rows, invalid again).
+{ cat g1.csv; tail -n +2 g1.csv; } > twice.csv
+{ cat g1.csv; tail -n +3001 g1.csv; } > overlap.csv
+for f in twice overlap; do
+  run score --model "$MODEL" --events $f.csv --members-out ${f}_m.jsonl --changes-out ${f}_c.jsonl
+  check "$f: score exits 0" test "$rc" -eq 0
+  check "$f: same members.jsonl as one copy" cmp -s gm1.jsonl ${f}_m.jsonl
+  check "$f: the changes other than rejections are the same" \
+    cmp -s <(grep -v '"kind":"rejected"' gc1.jsonl) <(grep -v '"kind":"rejected"' ${f}_c.jsonl)
+done
 run summary --members gm1.jsonl --changes gc1.jsonl --model "$MODEL"
 check "summary exits 0" test "$rc" -eq 0
 check "summary lists stages" has "$out" "Members per stage"
