@@ -80,13 +80,13 @@ struct TagDef {
 };
 
 struct TransitionDef {
-  std::vector<bool> from;  // by stage index
+  std::vector<uint8_t> from;  // by stage index: 1 when the transition leaves it
   bool from_any = false;
   int to = -1;
   bool has_on = false;
   TypePattern on;
   std::unique_ptr<expr::Program> when;  // may be null when has_on
-  bool FromHolds(int stage) const { return from_any || from[stage]; }
+  bool FromHolds(int stage) const { return from_any || from[stage] != 0; }
 };
 
 struct FlagDef {

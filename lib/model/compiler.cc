@@ -356,7 +356,7 @@ class Compiler {
       const v1::Transition& t = l.transition(i);
       std::string path = absl::StrCat("lifecycle.transition[", i, "]");
       TransitionDef d;
-      d.from.assign(n, false);
+      d.from.assign(n, 0);
       if (t.from_size() == 0) {
         Error(path, "a transition needs `from`: stage names or \"*\"");
       }
@@ -367,7 +367,7 @@ class Compiler {
           continue;
         }
         int s = StageRef(t.from(k), fpath, "`from`");
-        if (s >= 0) d.from[s] = true;
+        if (s >= 0) d.from[s] = 1;
       }
       if (t.to().empty()) {
         Error(path, "a transition needs `to`");
