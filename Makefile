@@ -27,3 +27,10 @@ demo: build
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets (clang, ASan+UBSan), each run FUZZ_SECONDS seconds:
+# `make fuzz FUZZ_SECONDS=600`. New findings land in build-fuzz/findings/.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: deps
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)

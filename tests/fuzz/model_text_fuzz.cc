@@ -1,0 +1,16 @@
+// libFuzzer target: the text-format model loader and compiler. A model that
+// loads must then score events without failing (SEMANTICS.md section 7).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tests/fuzz/fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > leadscore::fuzz::kMaxModelBytes) return 0;
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto model = leadscore::Model::LoadText(text, "fuzz.textproto");
+  if (model.ok()) leadscore::fuzz::Exercise(*model);
+  return 0;
+}
