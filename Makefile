@@ -34,3 +34,8 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: deps
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The test suite under ASan+UBSan, and the threaded paths under TSan.
+.PHONY: sanitize
+sanitize: deps
+	@bash scripts/sanitize.sh
