@@ -27,7 +27,7 @@ inline uint64_t StableHash(std::string_view s) {
     h = Mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
   }
   uint64_t tail = 0;
-  std::memcpy(&tail, s.data() + i, s.size() - i);
+  if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);
   return Mix64(h ^ tail ^ (static_cast<uint64_t>(s.size() - i) << 56));
 }
 
