@@ -1749,6 +1749,27 @@ TEST(TopReasonsTest, TiesAreOrderedByRuleName) {
   EXPECT_THAT(ReasonStrings(*r), ElementsAre("alpha/eng=30", "mu/eng=30", "zeta/eng=30"));
 }
 
+TEST(TopReasonsTest, ValuesEqualUpToFloatingNoiseTieAndGoByName) {
+  LS_HARNESS(h, R"pb(
+    score { name: "eng" }
+    score { name: "fit" }
+    score { name: "lead" formula: "score.eng + score.fit" }
+    rule { name: "a_first" on: "x" score: "eng" points: 7.7 }
+    rule { name: "b_rule" on: "x" score: "eng" points: 5 }
+    fit { name: "z_fit" when: "member.k == 'v'" score: "fit" points: 5 }
+    flag { name: "f" when: "score.lead >= 10.0" top_reasons: 2 }
+  )pb");
+  h.Apply(Ev("e1", "m", Day(0), "x").Profile("k", "v"));
+  // b_rule grants clamp(7.7 + 5) - 7.7 = 4.999999999999999 in doubles, 5 in
+  // exact arithmetic: it ties with z_fit's 5 and wins the second place by
+  // name (lead = 7.7 + 5 + 5 = 17.7 >= 10).
+  const Rec* r = FirstRaise(h);
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->reasons.size(), 2u);
+  EXPECT_EQ(r->reasons[0].rule, "a_first");
+  EXPECT_EQ(r->reasons[1].rule, "b_rule");
+}
+
 TEST(TopReasonsTest, ZeroEntriesAreLeftOutAndNegativeOnesComeLast) {
   LS_HARNESS(h, R"pb(
     score { name: "eng" }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "lib/base/hash.h"
 #include "lib/base/strings.h"
@@ -76,6 +78,13 @@ class MemberContext final : public expr::Context {
   const Event* event_ = nullptr;
   int64_t idle_override_ = -1;
 };
+
+// A contribution rounded to 12 significant digits, for ordering reasons.
+double SortKey(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return std::strtod(buf, nullptr);
+}
 
 bool Holds(const std::unique_ptr<expr::Program>& p, const expr::Context& ctx) {
   return p == nullptr || p->EvalBool(ctx);
@@ -407,10 +416,15 @@ void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
         }
       }
     }
+    // Largest first, ties by rule name. Values are compared at 12 significant
+    // digits: mathematically equal contributions (5 points of a fit rule, 5
+    // points granted and decayed through other arithmetic) must tie, whatever
+    // the last bits of floating point say.
     const auto& names = m_.contributor_names;
     std::sort(reasons_.begin(), reasons_.end(),
               [&](const FlagReason& a, const FlagReason& b) {
-                if (a.points != b.points) return a.points > b.points;
+                double ka = SortKey(a.points), kb = SortKey(b.points);
+                if (ka != kb) return ka > kb;
                 return names[a.contributor] < names[b.contributor];
               });
     if (reasons_.size() > static_cast<size_t>(fd.top_reasons)) {

@@ -1466,7 +1466,8 @@ class Engine:
             if f["score"] in fl["reason_scores"] and m.fit_holds.get(f["name"]):
                 entries.append((f["points"], f["name"], f["score"]))
         entries = [e for e in entries if e[0] != 0.0]
-        entries.sort(key=lambda e: (-e[0], e[1].encode("utf-8"), e[2].encode("utf-8")))
+        # Ties at 12 significant digits (docs/semantics-notes.md point 27).
+        entries.sort(key=lambda e: (-float("%.12g" % e[0]), e[1].encode("utf-8"), e[2].encode("utf-8")))
         return [{"rule": e[1], "score": e[2], "points": e[0]} for e in entries[:fl["top"]]]
 
     def recompute_fit(self, m):
