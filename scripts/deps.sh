@@ -3,7 +3,8 @@
 # Safe to run again; does nothing when everything is present.
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libabsl-dev libprotobuf-dev protobuf-compiler
-      libgtest-dev libgmock-dev libbenchmark-dev libre2-dev zlib1g-dev python3)
+      libgtest-dev libgmock-dev libbenchmark-dev libre2-dev zlib1g-dev libsimdjson-dev python3
+      postgresql libpq-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

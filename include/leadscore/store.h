@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "leadscore/changes.h"
 #include "leadscore/event.h"
 #include "leadscore/model.h"
@@ -49,6 +51,17 @@ struct StoreStats {
   int64_t flags_raised = 0;
 };
 
+// What restoring state (Store::LoadSnapshot, Store::ImportMember) did with
+// parts that do not fit the store's model: empty when the state was written
+// under the same model. See docs/host-guide.md, "Model upgrades".
+struct RestoreReport {
+  int64_t members = 0;  // members restored
+  // One line per item that was dropped or reset, e.g.
+  // `rule "webinar": not an event rule of the model, ledger and cap memory
+  // dropped (its points stay in the score)`; sorted, no duplicates.
+  std::vector<std::string> notes;
+};
+
 // Thread-compatible: one thread at a time may use a Store (different stores
 // may be used on different threads; they share the immutable Model). The
 // Store owns its member states; views are returned by value.
@@ -81,15 +94,58 @@ class Store {
   // Reads a member at max(its clock, t) without changing anything.
   std::optional<MemberView> Read(std::string_view member_id, int64_t t) const;
 
+  // Whether the store holds a member of that id.
+  bool Contains(std::string_view member_id) const;
   // Every member id, in byte order.
   std::vector<std::string> MemberIds() const;
   const StoreStats& stats() const;
+
+  // --- Durable state (docs/host-guide.md) -------------------------------
+  // State is keyed by names, framed with a format version and a CRC-32.
+
+  // Writes every member and the statistics to `path` atomically (a
+  // temporary file beside it, fsync, rename, fsync of the directory): on
+  // failure `path` is untouched. Errors: the errno's code (e.g. NotFound for
+  // a missing directory, PermissionDenied).
+  absl::Status SaveSnapshot(const std::string& path) const;
+
+  // A store scored with `model`, holding the members and statistics of the
+  // snapshot at `path`. Errors: NotFound (no file); InvalidArgument (not a
+  // snapshot, a newer format, or written by a model of another name);
+  // DataLoss (truncated or corrupt: a flipped byte fails a checksum).
+  // `report`, when given, says what did not fit a changed model.
+  static absl::StatusOr<std::unique_ptr<Store>> LoadSnapshot(
+      std::shared_ptr<const Model> model, const std::string& path,
+      RestoreReport* report = nullptr);
+
+  // One member's state as bytes (a host may keep them in its own database
+  // row and score statelessly: import, apply, export, erase). NotFound when
+  // there is no such member.
+  absl::StatusOr<std::string> ExportMember(std::string_view member_id) const;
+
+  // Adds the member in `bytes` (from ExportMember), replacing a member of
+  // the same id. No change is emitted; statistics other than `members` are
+  // unchanged. Errors: InvalidArgument (not member state, a newer format, or
+  // another model's name); DataLoss (truncated or corrupt). On error the
+  // store is unchanged.
+  absl::Status ImportMember(std::string_view bytes, RestoreReport* report = nullptr);
+
+  // Forgets a member (after exporting it, say). False when there is none.
+  bool EraseMember(std::string_view member_id);
 
  private:
   class Impl;
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Impl> impl_;
 };
+
+// A view as a serialized leadscore.v1.MemberView message (names instead of
+// indices; proto/leadscore/v1/state.proto).
+std::string MemberViewToProto(const Model& model, const MemberView& view);
+
+// A view as one JSON object: a members.jsonl line (docs/outputs.md) without
+// its newline.
+std::string MemberViewToJson(const Model& model, const MemberView& view);
 
 }  // namespace leadscore
 

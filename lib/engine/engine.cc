@@ -90,6 +90,17 @@ bool Holds(const std::unique_ptr<expr::Program>& p, const expr::Context& ctx) {
   return p == nullptr || p->EvalBool(ctx);
 }
 
+void KeepOtherAttr(MemberState* s, const KeyValue& kv) {
+  auto& v = s->other_attrs;
+  auto it = std::lower_bound(v.begin(), v.end(), kv.key,
+                             [](const OtherAttr& a, std::string_view k) { return a.key < k; });
+  if (it != v.end() && it->key == kv.key) {
+    it->value.assign(kv.value.data(), kv.value.size());
+  } else {
+    v.insert(it, OtherAttr{std::string(kv.key), std::string(kv.value)});
+  }
+}
+
 }  // namespace
 
 const char* InvalidReason(const Event& e) {
@@ -181,7 +192,11 @@ bool Engine::ApplyProfile(MemberState* s, const Event& e) const {
   bool changed = false;
   for (const KeyValue& kv : e.profile) {
     auto it = m_.member_attr_index.find(AsAbsl(kv.key));
-    if (it == m_.member_attr_index.end()) continue;  // no condition reads it
+    if (it == m_.member_attr_index.end()) {
+      // No condition reads it: kept aside for exported state only.
+      KeepOtherAttr(s, kv);
+      continue;
+    }
     int id = it->second;
     if (s->attr_present[id] && s->attrs[id] == kv.value) continue;
     s->attrs[id].assign(kv.value.data(), kv.value.size());

@@ -44,10 +44,13 @@ class Engine {
   // The member read at max(clock, t), without changing it.
   MemberView Read(const MemberState& s, int64_t t) const;
 
+  // Recomputes which fit rules hold and the fit scores from the attributes
+  // (also used when a state is restored, lib/state).
+  void RecomputeFit(MemberState* s) const;
+
  private:
   void Evaluate(MemberState* s, int64_t t, ChangeSink* sink, StoreStats* stats);
   void DecayTo(MemberState* s, int64_t t);
-  void RecomputeFit(MemberState* s) const;
   bool ApplyProfile(MemberState* s, const Event& e) const;
   void Emit(ChangeSink* sink, Change& c) const {
     if (sink != nullptr) sink->OnChange(c);

@@ -21,6 +21,13 @@ struct DedupEntry {
   int64_t time;   // event time of the applied event
 };
 
+// A profile attribute that no condition of the model reads: kept only so
+// that exported state carries every attribute (a later model may read it).
+struct OtherAttr {
+  std::string key;
+  std::string value;
+};
+
 struct FlagState {
   bool armed = true;
   bool has_last = false;
@@ -51,6 +58,7 @@ struct MemberState {
   std::vector<FlagState> flags;
   std::vector<std::string> attrs;   // by member attribute id
   std::vector<uint8_t> attr_present;
+  std::vector<OtherAttr> other_attrs;  // sorted by key; not read by the model
   std::vector<DedupEntry> dedup;    // sorted by hash
   size_t dedup_prune_at = 32;
 };

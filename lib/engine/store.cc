@@ -2,10 +2,18 @@
 #include "leadscore/store.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "leadscore/v1/state.pb.h"
 #include "lib/base/strings.h"
 #include "lib/engine/engine.h"
+#include "lib/state/frame.h"
+#include "lib/state/member_codec.h"
+#include "lib/state/snapshot_file.h"
 
 namespace leadscore {
 
@@ -15,7 +23,7 @@ using internal::MemberState;
 class Store::Impl {
  public:
   explicit Impl(const Model& model)
-      : model_(model.compiled()), engine_(model_) {}
+      : model_(model.compiled()), engine_(model_), codec_(model_) {}
 
   MemberState* Find(std::string_view id) const {
     auto it = index_.find(id);
@@ -87,9 +95,73 @@ class Store::Impl {
     return out;
   }
 
+  // Adds `s`, replacing a member of the same id.
+  void Put(std::unique_ptr<MemberState> s) {
+    auto it = index_.find(s->id);
+    if (it != index_.end()) {
+      const uint32_t pos = it->second;
+      index_.erase(it);  // its key points into the state being replaced
+      members_[pos] = std::move(s);
+      index_.emplace(members_[pos]->id, pos);
+    } else {
+      members_.push_back(std::move(s));
+      index_.emplace(members_.back()->id, static_cast<uint32_t>(members_.size() - 1));
+    }
+    stats_.members = static_cast<int64_t>(members_.size());
+  }
+
+  bool Erase(std::string_view id) {
+    auto it = index_.find(id);
+    if (it == index_.end()) return false;
+    const uint32_t pos = it->second;
+    index_.erase(it);
+    const uint32_t last = static_cast<uint32_t>(members_.size() - 1);
+    if (pos != last) {
+      index_.erase(std::string_view(members_[last]->id));
+      members_[pos] = std::move(members_[last]);
+      index_.emplace(members_[pos]->id, pos);
+    }
+    members_.pop_back();
+    stats_.members = static_cast<int64_t>(members_.size());
+    return true;
+  }
+
+  // A member state from a v1.MemberState payload, laid out for this model.
+  absl::StatusOr<std::unique_ptr<MemberState>> Decode(std::string_view payload,
+                                                      std::set<std::string>* notes) const {
+    v1::MemberState p;
+    if (!p.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return absl::DataLossError("member state: the payload does not parse");
+    }
+    if (p.model_name() != model_.name) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "member state of \"", p.member_id(), "\" was written by model \"",
+          p.model_name(), "\"; this store's model is \"", model_.name,
+          "\" (a changed model must keep its name)"));
+    }
+    auto s = std::make_unique<MemberState>(model_);
+    if (absl::Status st = codec_.Decode(p, s.get(), notes); !st.ok()) return st;
+    engine_.RecomputeFit(s.get());
+    return s;
+  }
+
+  std::string Encode(const MemberState& s) const {
+    v1::MemberState p;
+    codec_.Encode(s, &p);
+    std::string out;
+    {
+      google::protobuf::io::StringOutputStream stream(&out);
+      google::protobuf::io::CodedOutputStream coded(&stream);
+      coded.SetSerializationDeterministic(true);
+      p.SerializeToCodedStream(&coded);
+    }
+    return out;
+  }
+
   static constexpr size_t kMaxCachedTypes = 4096;
   const internal::CompiledModel& model_;
   Engine engine_;
+  internal::state::MemberCodec codec_;
   std::vector<std::unique_ptr<MemberState>> members_;
   absl::flat_hash_map<std::string_view, uint32_t> index_;
   absl::flat_hash_map<std::string, internal::Dispatch> unknown_types_;
@@ -127,6 +199,10 @@ std::optional<MemberView> Store::Read(std::string_view member_id, int64_t t) con
   return impl_->engine_.Read(*s, t);
 }
 
+bool Store::Contains(std::string_view member_id) const {
+  return impl_->Find(member_id) != nullptr;
+}
+
 std::vector<std::string> Store::MemberIds() const {
   std::vector<std::string> ids;
   for (const MemberState* s : impl_->Sorted()) ids.push_back(s->id);
@@ -134,5 +210,137 @@ std::vector<std::string> Store::MemberIds() const {
 }
 
 const StoreStats& Store::stats() const { return impl_->stats_; }
+
+namespace {
+
+void FillReport(const std::set<std::string>& notes, int64_t members,
+                RestoreReport* report) {
+  if (report == nullptr) return;
+  report->members = members;
+  report->notes.assign(notes.begin(), notes.end());
+}
+
+}  // namespace
+
+absl::Status Store::SaveSnapshot(const std::string& path) const {
+  namespace st = internal::state;
+  auto writer = st::AtomicFileWriter::Create(path);
+  if (!writer.ok()) return writer.status();
+  const std::vector<MemberState*> members = impl_->Sorted();
+  const StoreStats& stats = impl_->stats_;
+  v1::SnapshotHeader header;
+  header.set_model_name(impl_->model_.name);
+  header.set_members(static_cast<int64_t>(members.size()));
+  header.set_events_applied(stats.events_applied);
+  for (int64_t r : stats.rejected) header.add_rejected(r);
+  header.set_flags_raised(stats.flags_raised);
+  std::string buf;
+  st::AppendSnapshotPreamble(&buf);
+  st::AppendRecord(&buf, st::RecordKind::kHeader, header.SerializeAsString());
+  for (const MemberState* s : members) {
+    st::AppendRecord(&buf, st::RecordKind::kMember, impl_->Encode(*s));
+    if (buf.size() >= (1 << 20)) {
+      if (absl::Status status = (*writer)->Append(buf); !status.ok()) return status;
+      buf.clear();
+    }
+  }
+  v1::SnapshotFooter footer;
+  footer.set_members(static_cast<int64_t>(members.size()));
+  st::AppendRecord(&buf, st::RecordKind::kFooter, footer.SerializeAsString());
+  if (absl::Status status = (*writer)->Append(buf); !status.ok()) return status;
+  return (*writer)->Commit();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::LoadSnapshot(
+    std::shared_ptr<const Model> model, const std::string& path,
+    RestoreReport* report) {
+  namespace st = internal::state;
+  if (model == nullptr) return absl::InvalidArgumentError("LoadSnapshot: no model");
+  auto reader = st::SnapshotReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  st::SnapshotReader& r = **reader;
+  auto loss = [&](std::string_view why) {
+    return absl::DataLossError(absl::StrCat("snapshot: ", path, ": ", AsAbsl(why)));
+  };
+  st::RecordKind kind;
+  std::string payload;
+  if (r.AtEnd()) return loss("truncated (no header record)");
+  if (absl::Status s = r.Next(&kind, &payload); !s.ok()) return s;
+  v1::SnapshotHeader header;
+  if (kind != st::RecordKind::kHeader || !header.ParseFromString(payload)) {
+    return loss("the first record is not a snapshot header");
+  }
+  if (header.model_name() != model->name()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "snapshot: ", path, " was written by model \"", header.model_name(),
+        "\"; this model is \"", model->name(), "\" (a changed model must keep its name)"));
+  }
+  auto store = std::make_unique<Store>(model);
+  Impl& impl = *store->impl_;
+  std::set<std::string> notes;
+  int64_t members = 0;
+  bool footer_seen = false;
+  while (!r.AtEnd()) {
+    const uint64_t at = r.offset();
+    if (absl::Status s = r.Next(&kind, &payload); !s.ok()) return s;
+    if (kind == st::RecordKind::kFooter) {
+      v1::SnapshotFooter footer;
+      if (!footer.ParseFromString(payload) || footer.members() != members ||
+          header.members() != members) {
+        return loss(absl::StrCat("footer at byte ", at, " does not match the ",
+                                 members, " member records read"));
+      }
+      footer_seen = true;
+      break;
+    }
+    if (kind != st::RecordKind::kMember) {
+      return loss(absl::StrCat("unexpected record at byte ", at));
+    }
+    auto s = impl.Decode(payload, &notes);
+    if (!s.ok()) {
+      return absl::Status(s.status().code(),
+                          absl::StrCat("snapshot: ", path, ": record at byte ", at, ": ",
+                                       s.status().message()));
+    }
+    if (impl.Find((*s)->id) != nullptr) {
+      return loss(absl::StrCat("member \"", (*s)->id, "\" twice"));
+    }
+    impl.Put(*std::move(s));
+    ++members;
+  }
+  if (!footer_seen) {
+    return loss(absl::StrCat("truncated after ", members, " of ", header.members(),
+                             " members (no footer)"));
+  }
+  if (!r.AtEnd()) return loss(absl::StrCat("bytes after the footer at byte ", r.offset()));
+  impl.stats_.events_applied = header.events_applied();
+  for (int i = 0; i < header.rejected_size() && i < kNumRejectReasons; ++i) {
+    impl.stats_.rejected[i] = header.rejected(i);
+  }
+  impl.stats_.flags_raised = header.flags_raised();
+  FillReport(notes, members, report);
+  return store;
+}
+
+absl::StatusOr<std::string> Store::ExportMember(std::string_view member_id) const {
+  const MemberState* s = impl_->Find(member_id);
+  if (s == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no member \"", AsAbsl(member_id), "\""));
+  }
+  return internal::state::FrameMember(impl_->Encode(*s));
+}
+
+absl::Status Store::ImportMember(std::string_view bytes, RestoreReport* report) {
+  auto payload = internal::state::UnframeMember(bytes);
+  if (!payload.ok()) return payload.status();
+  std::set<std::string> notes;
+  auto s = impl_->Decode(*payload, &notes);
+  if (!s.ok()) return s.status();
+  impl_->Put(*std::move(s));
+  FillReport(notes, 1, report);
+  return absl::OkStatus();
+}
+
+bool Store::EraseMember(std::string_view member_id) { return impl_->Erase(member_id); }
 
 }  // namespace leadscore
