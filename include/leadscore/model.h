@@ -30,6 +30,17 @@ struct Diagnostic {
   std::string ToString() const;
 };
 
+// Limits on what a model may hold, so that a hostile or runaway model file
+// cannot take unbounded memory or time. Exceeding one is a load problem that
+// names the limit. Conditions are also limited to 500 levels of nesting (a
+// fixed limit of the condition compiler).
+struct ModelLimits {
+  size_t max_model_bytes = 1 << 20;       // the model file or text
+  int max_items_per_kind = 10000;         // scores, counters, rules (event and
+                                          // fit), tags, stages, transitions, flags
+  size_t max_condition_bytes = 16 * 1024; // one `when`, `rearm` or `formula`
+};
+
 // Thread-safe: a Model is immutable once loaded; share it through the
 // shared_ptr the loaders return. Strings returned by the accessors live as
 // long as the model.
@@ -41,17 +52,21 @@ class Model {
   // "file:line:col: message" per line; `diagnostics`, when given, receives
   // them as a list too.
   static absl::StatusOr<std::shared_ptr<const Model>> LoadFile(
-      const std::string& path, std::vector<Diagnostic>* diagnostics = nullptr);
+      const std::string& path, std::vector<Diagnostic>* diagnostics = nullptr,
+      const ModelLimits& limits = ModelLimits());
   static absl::StatusOr<std::shared_ptr<const Model>> LoadText(
       std::string_view text, std::string_view filename = "<model>",
-      std::vector<Diagnostic>* diagnostics = nullptr);
+      std::vector<Diagnostic>* diagnostics = nullptr,
+      const ModelLimits& limits = ModelLimits());
   static absl::StatusOr<std::shared_ptr<const Model>> LoadJson(
       std::string_view json, std::string_view filename = "<model>",
-      std::vector<Diagnostic>* diagnostics = nullptr);
+      std::vector<Diagnostic>* diagnostics = nullptr,
+      const ModelLimits& limits = ModelLimits());
   // From an already parsed message; diagnostics carry line 0 and a field path.
   static absl::StatusOr<std::shared_ptr<const Model>> FromProto(
       const v1::Model& proto, std::string_view filename = "<model>",
-      std::vector<Diagnostic>* diagnostics = nullptr);
+      std::vector<Diagnostic>* diagnostics = nullptr,
+      const ModelLimits& limits = ModelLimits());
 
   ~Model();
   Model(const Model&) = delete;

@@ -62,12 +62,24 @@ struct RestoreReport {
   std::vector<std::string> notes;
 };
 
+// Limits on what one store accepts, so that hostile input cannot take
+// unbounded memory. An event over a limit is rejected as `invalid`, with a
+// detail naming the limit, and counted; it is never an error of the call.
+struct StoreLimits {
+  size_t max_members = 100000000;     // a new member beyond this is rejected
+  size_t max_id_bytes = 4096;         // event_id, member_id
+  size_t max_type_bytes = 1024;       // event type; also group, channel, account
+  size_t max_attrs_per_event = 1024;  // attrs + profile pairs of one event
+  size_t max_attr_bytes = 64 * 1024;  // one attribute key or value
+};
+
 // Thread-compatible: one thread at a time may use a Store (different stores
 // may be used on different threads; they share the immutable Model). The
 // Store owns its member states; views are returned by value.
 class Store {
  public:
-  explicit Store(std::shared_ptr<const Model> model);
+  explicit Store(std::shared_ptr<const Model> model,
+                 StoreLimits limits = StoreLimits());
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

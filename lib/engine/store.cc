@@ -22,8 +22,39 @@ using internal::MemberState;
 
 class Store::Impl {
  public:
-  explicit Impl(const Model& model)
-      : model_(model.compiled()), engine_(model_), codec_(model_) {}
+  Impl(const Model& model, StoreLimits limits)
+      : model_(model.compiled()), engine_(model_), codec_(model_), limits_(limits) {}
+
+  // Which StoreLimits the event exceeds, as a detail for its rejection; empty
+  // when none.
+  std::string OverLimit(const Event& e) const {
+    auto too_long = [](std::string_view what, size_t n, const char* limit, size_t max) {
+      return absl::StrCat(AsAbsl(what), " is ", n, " bytes, more than StoreLimits::",
+                          limit, " (", max, ")");
+    };
+    if (e.member_id.size() > limits_.max_id_bytes)
+      return too_long("member_id", e.member_id.size(), "max_id_bytes", limits_.max_id_bytes);
+    if (e.event_id.size() > limits_.max_id_bytes)
+      return too_long("event_id", e.event_id.size(), "max_id_bytes", limits_.max_id_bytes);
+    for (std::string_view field : {e.type, e.group_id, e.channel, e.account_id}) {
+      if (field.size() > limits_.max_type_bytes)
+        return too_long("a type, group, channel or account", field.size(),
+                        "max_type_bytes", limits_.max_type_bytes);
+    }
+    if (e.attrs.size() + e.profile.size() > limits_.max_attrs_per_event) {
+      return absl::StrCat("the event has ", e.attrs.size() + e.profile.size(),
+                          " attributes, more than StoreLimits::max_attrs_per_event (",
+                          limits_.max_attrs_per_event, ")");
+    }
+    for (auto list : {e.attrs, e.profile}) {
+      for (const KeyValue& kv : list) {
+        size_t n = std::max(kv.key.size(), kv.value.size());
+        if (n > limits_.max_attr_bytes)
+          return too_long("an attribute", n, "max_attr_bytes", limits_.max_attr_bytes);
+      }
+    }
+    return "";
+  }
 
   MemberState* Find(std::string_view id) const {
     auto it = index_.find(id);
@@ -36,7 +67,19 @@ class Store::Impl {
              why, sink);
       return;
     }
+    if (std::string why = OverLimit(e); !why.empty()) {
+      Reject(e.member_id.substr(0, limits_.max_id_bytes),
+             e.event_id.substr(0, limits_.max_id_bytes), true, e.time,
+             RejectReason::kInvalid, why, sink);
+      return;
+    }
     MemberState* s = Find(e.member_id);
+    if (s == nullptr && members_.size() >= limits_.max_members) {
+      std::string why = absl::StrCat("the store is full: StoreLimits::max_members is ",
+                                     limits_.max_members);
+      Reject(e.member_id, e.event_id, true, e.time, RejectReason::kInvalid, why, sink);
+      return;
+    }
     if (auto r = engine_.Check(s, e)) {
       Reject(e.member_id, e.event_id, true, e.time, *r,
              *r == RejectReason::kTooLate
@@ -162,14 +205,15 @@ class Store::Impl {
   const internal::CompiledModel& model_;
   Engine engine_;
   internal::state::MemberCodec codec_;
+  StoreLimits limits_;
   std::vector<std::unique_ptr<MemberState>> members_;
   absl::flat_hash_map<std::string_view, uint32_t> index_;
   absl::flat_hash_map<std::string, internal::Dispatch> unknown_types_;
   StoreStats stats_;
 };
 
-Store::Store(std::shared_ptr<const Model> model)
-    : model_(std::move(model)), impl_(std::make_unique<Impl>(*model_)) {}
+Store::Store(std::shared_ptr<const Model> model, StoreLimits limits)
+    : model_(std::move(model)), impl_(std::make_unique<Impl>(*model_, limits)) {}
 Store::~Store() = default;
 
 void Store::Apply(const Event& event, ChangeSink* sink) { impl_->Apply(event, sink); }

@@ -86,12 +86,14 @@ class ModelScope : public expr::Scope {
 class Compiler {
  public:
   Compiler(const v1::Model& proto, const SourceMap& source,
-           const std::string& filename, std::vector<Diagnostic>* diags)
-      : p_(proto), src_(source), file_(filename), diags_(diags),
+           const std::string& filename, const ModelLimits& limits,
+           std::vector<Diagnostic>* diags)
+      : p_(proto), src_(source), file_(filename), limits_(limits), diags_(diags),
         m_(std::make_unique<CompiledModel>()), scope_(m_.get()) {}
 
   std::unique_ptr<CompiledModel> Run() {
     size_t before = diags_->size();
+    if (!WithinLimits()) return nullptr;
     Header();
     Scores();
     Counters();
@@ -193,6 +195,12 @@ class Compiler {
                                            expr::Allowed allowed,
                                            expr::Want want = expr::Want::kBool) {
     if (text.empty()) return nullptr;
+    if (text.size() > limits_.max_condition_bytes) {
+      ErrorInValue(path, 0, absl::StrCat("this expression is ", text.size(),
+                                         " bytes, more than ModelLimits::max_condition_bytes (",
+                                         limits_.max_condition_bytes, ")"));
+      return nullptr;
+    }
     scope_.allowed = std::move(allowed);
     std::vector<expr::Problem> problems;
     auto prog = expr::Compile(text, want, scope_, &problems);
@@ -201,6 +209,31 @@ class Compiler {
       ErrorInValue(path, 0, "this expression could not be compiled");
     }
     return problems.empty() ? std::move(prog) : nullptr;
+  }
+
+  // ModelLimits::max_items_per_kind, checked before anything is compiled.
+  bool WithinLimits() {
+    const int lifecycle_stages = p_.lifecycle().stage_size();
+    const int transitions = p_.lifecycle().transition_size();
+    const struct { const char* kind; const char* path; int n; } kinds[] = {
+        {"scores", "score", p_.score_size()},
+        {"counters", "counter", p_.counter_size()},
+        {"event and fit rules", "rule", p_.rule_size() + p_.fit_size()},
+        {"tags", "tag", p_.tag_size()},
+        {"stages", "lifecycle.stage", lifecycle_stages},
+        {"transitions", "lifecycle.transition", transitions},
+        {"flags", "flag", p_.flag_size()},
+    };
+    bool ok = true;
+    for (const auto& k : kinds) {
+      if (k.n > limits_.max_items_per_kind) {
+        Error(k.path, absl::StrCat("the model has ", k.n, " ", k.kind,
+                                   ", more than ModelLimits::max_items_per_kind (",
+                                   limits_.max_items_per_kind, ")"));
+        ok = false;
+      }
+    }
+    return ok;
   }
 
   // --- sections ---
@@ -638,6 +671,7 @@ class Compiler {
   const v1::Model& p_;
   const SourceMap& src_;
   std::string file_;
+  const ModelLimits& limits_;
   std::vector<Diagnostic>* diags_;
   std::unique_ptr<CompiledModel> m_;
   ModelScope scope_;
@@ -687,8 +721,9 @@ const Dispatch& CompiledModel::DispatchFor(std::string_view type,
 std::unique_ptr<CompiledModel> CompileModel(const v1::Model& proto,
                                             const SourceMap& source,
                                             const std::string& filename,
+                                            const ModelLimits& limits,
                                             std::vector<Diagnostic>* diagnostics) {
-  return Compiler(proto, source, filename, diagnostics).Run();
+  return Compiler(proto, source, filename, limits, diagnostics).Run();
 }
 
 }  // namespace leadscore::internal

@@ -22,6 +22,7 @@ namespace leadscore::internal {
 std::unique_ptr<CompiledModel> CompileModel(const v1::Model& proto,
                                             const SourceMap& source,
                                             const std::string& filename,
+                                            const ModelLimits& limits,
                                             std::vector<Diagnostic>* diagnostics);
 
 }  // namespace leadscore::internal

@@ -1,4 +1,5 @@
 // Loading models from text format or JSON, and the public Model accessors.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -40,10 +41,10 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
 
 absl::StatusOr<std::shared_ptr<const Model>> Finish(
     const v1::Model& proto, const SourceMap& source, std::string_view filename,
-    std::vector<Diagnostic>* diags_out) {
+    std::vector<Diagnostic>* diags_out, const ModelLimits& limits) {
   std::vector<Diagnostic> diags;
-  auto compiled =
-      internal::CompileModel(proto, source, std::string(filename), &diags);
+  auto compiled = internal::CompileModel(proto, source, std::string(filename),
+                                         limits, &diags);
   if (diags_out != nullptr) *diags_out = diags;
   if (compiled == nullptr || !diags.empty()) {
     std::vector<std::string> lines;
@@ -63,6 +64,15 @@ absl::Status ParseFailure(std::string_view filename,
       AsAbsl(filename), ": cannot parse the model\n", absl::StrJoin(lines, "\n")));
 }
 
+absl::Status TooLarge(std::string_view filename, size_t size,
+                      const ModelLimits& limits) {
+  std::vector<Diagnostic> diags{Diagnostic{
+      std::string(filename), 0, 0,
+      absl::StrCat("the model is ", size, " bytes, more than ModelLimits::"
+                   "max_model_bytes (", limits.max_model_bytes, ")")}};
+  return ParseFailure(filename, diags);
+}
+
 }  // namespace
 
 std::string Diagnostic::ToString() const {
@@ -76,7 +86,8 @@ Model::~Model() = default;
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::LoadText(
     std::string_view text, std::string_view filename,
-    std::vector<Diagnostic>* diagnostics) {
+    std::vector<Diagnostic>* diagnostics, const ModelLimits& limits) {
+  if (text.size() > limits.max_model_bytes) return TooLarge(filename, text.size(), limits);
   v1::Model proto;
   google::protobuf::TextFormat::Parser parser;
   google::protobuf::TextFormat::ParseInfoTree info;
@@ -91,12 +102,13 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::LoadText(
     return ParseFailure(filename, diags);
   }
   SourceMap source = SourceMap::ForText(std::move(owned), proto, &info);
-  return Finish(proto, source, filename, diagnostics);
+  return Finish(proto, source, filename, diagnostics, limits);
 }
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::LoadJson(
     std::string_view json, std::string_view filename,
-    std::vector<Diagnostic>* diagnostics) {
+    std::vector<Diagnostic>* diagnostics, const ModelLimits& limits) {
+  if (json.size() > limits.max_model_bytes) return TooLarge(filename, json.size(), limits);
   v1::Model proto;
   google::protobuf::util::JsonParseOptions options;
   auto status = google::protobuf::util::JsonStringToMessage(
@@ -110,25 +122,30 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::LoadJson(
     return ParseFailure(filename, diags);
   }
   SourceMap source = SourceMap::ForJson(std::string(json));
-  return Finish(proto, source, filename, diagnostics);
+  return Finish(proto, source, filename, diagnostics, limits);
 }
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::FromProto(
     const v1::Model& proto, std::string_view filename,
-    std::vector<Diagnostic>* diagnostics) {
-  return Finish(proto, SourceMap(), filename, diagnostics);
+    std::vector<Diagnostic>* diagnostics, const ModelLimits& limits) {
+  return Finish(proto, SourceMap(), filename, diagnostics, limits);
 }
 
 absl::StatusOr<std::shared_ptr<const Model>> Model::LoadFile(
-    const std::string& path, std::vector<Diagnostic>* diagnostics) {
-  std::ifstream in(path, std::ios::binary);
+    const std::string& path, std::vector<Diagnostic>* diagnostics,
+    const ModelLimits& limits) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
     return absl::NotFoundError(absl::StrCat("cannot open model file ", path));
   }
+  // Refuse an oversized file before reading it.
+  const auto size = static_cast<size_t>(std::max<std::streamoff>(0, in.tellg()));
+  if (size > limits.max_model_bytes) return TooLarge(path, size, limits);
+  in.seekg(0);
   std::stringstream buf;
   buf << in.rdbuf();
-  if (absl::EndsWith(path, ".json")) return LoadJson(buf.str(), path, diagnostics);
-  return LoadText(buf.str(), path, diagnostics);
+  if (absl::EndsWith(path, ".json")) return LoadJson(buf.str(), path, diagnostics, limits);
+  return LoadText(buf.str(), path, diagnostics, limits);
 }
 
 const std::string& Model::name() const { return compiled_->name; }
