@@ -3,16 +3,25 @@
 // bytes whatever the number of threads.
 #include "lib/batch/batch.h"
 
+#include <chrono>
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <random>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/container/flat_hash_map.h"
 #include "leadscore/model.h"
+#include "lib/batch/progress.h"
 #include "lib/io/csv_reader.h"
+#include "lib/io/input.h"
+#include "lib/io/json_writer.h"
+#include "lib/io/pb_reader.h"
 
 namespace leadscore::batch {
 namespace {
@@ -345,6 +354,359 @@ TEST(BatchTest, SummaryTextNamesEveryCount) {
             "2 rows read, 1 events applied, 1 rejected (invalid 1, too_late 0, "
             "duplicate 0, after_as_of 0), 1 members, 0 flags raised, "
             "as of 1970-01-01T00:00:00.000Z (0)");
+}
+
+
+// --- against a plain Store, fed row by row -------------------------------
+
+// What batch scoring means, written the simple way: the stream reader, one
+// Store, each member's rows ordered as SEMANTICS.md says, every member in
+// member_id order.
+Output ScoreWithStore(const std::string& csv, const BatchOptions& options,
+                      const std::string& model_text) {
+  Output out;
+  auto model = LoadModel(model_text);
+  auto source = io::CsvEventSource::FromString(csv, "log.csv");
+  EXPECT_TRUE(source.ok());
+  struct Row {
+    io::EventRecord record;
+    int64_t row;
+  };
+  std::map<std::string, std::vector<Row>> by_member;
+  io::EventRecord record;
+  bool has_max = false;
+  int64_t max_time = 0;
+  int64_t n = 0;
+  while ((*source)->Next(&record)) {
+    if (record.ok() && std::isfinite(record.value)) {
+      if (!has_max || record.time > max_time) max_time = record.time;
+      has_max = true;
+    }
+    by_member[record.member_id].push_back({record, n++});
+  }
+  const bool has_as_of = options.as_of.has_value() || has_max;
+  const int64_t as_of = options.as_of.has_value() ? *options.as_of : max_time;
+  Store store(model);
+  struct Sink : ChangeSink {
+    const Model* model;
+    std::string* out;
+    void OnChange(const Change& c) override { io::AppendChangeLine(out, *model, c); }
+  } sink;
+  sink.model = model.get();
+  sink.out = &out.changes;
+  for (auto& [member, rows] : by_member) {
+    if (options.order == Order::kTime) {
+      std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        if (a.record.ok() != b.record.ok()) return !a.record.ok();
+        if (!a.record.ok()) return false;
+        return a.record.time < b.record.time;
+      });
+    }
+    std::vector<KeyValue> pairs;
+    for (const Row& r : rows) {
+      if (!r.record.ok()) {
+        store.Reject(member, r.record.event_id, r.record.has_time, r.record.time,
+                     RejectReason::kInvalid, r.record.error, &sink);
+        continue;
+      }
+      if (std::isfinite(r.record.value) && has_as_of && r.record.time > as_of) {
+        store.Reject(member, r.record.event_id, true, r.record.time,
+                     RejectReason::kAfterAsOf, "", &sink);
+        continue;
+      }
+      store.Apply(r.record.AsEvent(&pairs), &sink);
+    }
+    if (has_as_of && store.Advance(member, as_of, &sink)) {
+      io::AppendMemberLine(&out.members, *model, *store.Read(member, as_of));
+    }
+  }
+  out.summary.stats = store.stats();
+  return out;
+}
+
+// The messy log, with quoted cells across lines and CRLF line ends here and
+// there (for the split of the file in parts).
+std::string MessierLog(int members, int rows, uint64_t seed) {
+  std::string log = MessyLog(members, rows, seed);
+  std::string out;
+  std::mt19937_64 rng(seed);
+  size_t line_start = 0;
+  for (size_t i = 0; i < log.size(); ++i) {
+    if (log[i] != '\n') continue;
+    std::string line = log.substr(line_start, i - line_start);
+    line_start = i + 1;
+    if (line.find(",tax,") != std::string::npos && rng() % 3 == 0) {
+      line.replace(line.find(",tax,"), 5, ",\"tax\nand \"\"more\"\"\",");
+    }
+    out += line + (rng() % 5 == 0 ? "\r\n" : "\n");
+  }
+  return out;
+}
+
+TEST(BatchTest, MatchesAStoreFedRowByRowForAnyThreadsAndParts) {
+  const std::string model =
+      ReadFile(std::string(LEADSCORE_SOURCE_DIR) + "/examples/models/community.textproto");
+  const std::string log = MessierLog(200, 4000, 9);
+  for (Order order : {Order::kTime, Order::kArrival}) {
+    BatchOptions options;
+    options.order = order;
+    const Output want = ScoreWithStore(log, options, model);
+    ASSERT_GT(want.summary.stats.members, 150);
+    for (int threads : {1, 2, 3}) {
+      for (size_t part_bytes : {size_t{4} << 20, size_t{997}, size_t{64}}) {
+        BatchOptions o = options;
+        o.threads = threads;
+        o.part_bytes = part_bytes;
+        Output got;
+        auto m = LoadModel(model);
+        BatchJob job(m, o);
+        std::ostringstream diag, members, changes;
+        ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
+        ASSERT_TRUE(job.Score(&members, &changes).ok());
+        EXPECT_EQ(members.str(), want.members)
+            << threads << " threads, parts of " << part_bytes;
+        EXPECT_EQ(changes.str(), want.changes)
+            << threads << " threads, parts of " << part_bytes;
+        EXPECT_EQ(job.summary().stats.rejected, want.summary.stats.rejected);
+        EXPECT_EQ(job.summary().stats.events_applied, want.summary.stats.events_applied);
+      }
+    }
+  }
+}
+
+TEST(BatchTest, BadRowMessagesAreInLogOrderWhateverTheParts) {
+  const std::string log = MessierLog(50, 2000, 3);
+  std::string want;
+  for (size_t part_bytes : {size_t{4} << 20, size_t{128}}) {
+    BatchOptions o;
+    o.threads = 2;
+    o.part_bytes = part_bytes;
+    BatchJob job(LoadModel(kModel), o);
+    std::ostringstream diag;
+    ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
+    if (want.empty()) {
+      want = diag.str();
+      ASSERT_THAT(want, HasSubstr("log.csv:"));
+    }
+    EXPECT_EQ(diag.str(), want) << part_bytes;
+  }
+  // The same lines as the stream reader reports.
+  Output stream = RunJob(log);
+  EXPECT_EQ(stream.diag, want);
+}
+
+// --- formats, files ------------------------------------------------------
+
+// One log in the three formats.
+struct Formats {
+  std::string csv, jsonl, pb;
+};
+
+Formats SmallLogInEveryFormat() {
+  struct E {
+    const char* id;
+    const char* member;
+    int64_t time;
+    const char* type;
+    double value;
+    const char* topic;
+    const char* role;
+  };
+  const E events[] = {
+      {"e1", "m1", 1000, "x", 0, "", "boss"}, {"e2", "m1", 3000, "post", 2.5, "tax", ""},
+      {"e3", "m2", 2000, "post", 0, "", ""},  {"e2", "m1", 3000, "post", 2.5, "tax", ""},
+      {"e4", "m1", 2500, "y", 0, "a,\"b\"", ""}, {"e5", "m2", 900, "post", 1, "", "cfo"},
+  };
+  Formats f;
+  f.csv = "event_id,member_id,time,type,value,attr.topic,profile.role\n";
+  for (const E& e : events) {
+    std::string topic = e.topic;
+    if (topic.find_first_of(",\"") != std::string::npos) {
+      std::string q = "\"";
+      for (char c : topic) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      topic = q + "\"";
+    }
+    char value[32];
+    std::snprintf(value, sizeof(value), "%g", e.value);
+    f.csv += std::string(e.id) + "," + e.member + "," + std::to_string(e.time) + "," +
+             e.type + "," + (e.value != 0 ? value : "") + "," + topic + "," + e.role + "\n";
+    f.jsonl += "{\"event_id\":\"" + std::string(e.id) + "\",\"member_id\":\"" + e.member +
+               "\",\"time\":" + std::to_string(e.time) + ",\"type\":\"" + e.type + "\"";
+    if (e.value != 0) f.jsonl += std::string(",\"value\":") + value;
+    if (*e.topic) {
+      f.jsonl += ",\"attrs\":{\"topic\":";
+      io::AppendJsonString(&f.jsonl, e.topic);
+      f.jsonl += "}";
+    }
+    if (*e.role) f.jsonl += std::string(",\"profile\":{\"role\":\"") + e.role + "\"}";
+    f.jsonl += "}\n";
+    std::vector<KeyValue> attrs, profile;
+    if (*e.topic) attrs.push_back({"topic", e.topic});
+    if (*e.role) profile.push_back({"role", e.role});
+    Event ev;
+    ev.event_id = e.id;
+    ev.member_id = e.member;
+    ev.has_time = true;
+    ev.time = e.time;
+    ev.type = e.type;
+    ev.value = e.value;
+    ev.attrs = attrs;
+    ev.profile = profile;
+    io::AppendDelimitedEvent(&f.pb, ev);
+  }
+  return f;
+}
+
+Output RunBytes(const std::vector<std::pair<std::string, io::LogFormat>>& files,
+                BatchOptions options = {}, const std::string& model_text = kModel) {
+  Output out;
+  BatchJob job(LoadModel(model_text), options);
+  std::ostringstream diag, members, changes;
+  for (const auto& [bytes, format] : files) {
+    out.read_status = job.ReadBytes(bytes, "log", format, &diag);
+    if (!out.read_status.ok()) break;
+  }
+  out.strict_failure = job.strict_failure();
+  if (out.read_status.ok()) EXPECT_TRUE(job.Score(&members, &changes).ok());
+  out.diag = diag.str();
+  out.members = members.str();
+  out.changes = changes.str();
+  out.summary = job.summary();
+  return out;
+}
+
+constexpr char kAttrModel[] = R"pb(
+  score { name: "s" }
+  rule { name: "post" on: "post" when: "event.attrs.topic == 'tax'" score: "s" points: 1 }
+  rule { name: "v" on: "post" when: "event.value > 2" score: "s" points: 10 }
+  tag { name: "boss" when: "member.role == 'boss'" }
+  lifecycle { initial: "a" stage: ["a", "b", "c"]
+              transition { from: "a" to: "b" on: "x" }
+              transition { from: "b" to: "c" on: "y" } }
+)pb";
+
+TEST(BatchTest, EveryFormatAndItsGzipScoreTheSame) {
+  const Formats f = SmallLogInEveryFormat();
+  const Output csv = RunBytes({{f.csv, io::LogFormat::kCsv}}, {}, kAttrModel);
+  ASSERT_THAT(csv.members, HasSubstr("\"boss\""));
+  ASSERT_THAT(csv.changes, HasSubstr("duplicate"));
+  for (const auto& [bytes, format] :
+       std::vector<std::pair<std::string, io::LogFormat>>{
+           {f.jsonl, io::LogFormat::kJsonl}, {f.pb, io::LogFormat::kPb},
+           {io::Gzip(f.csv), io::LogFormat::kCsv},
+           {io::Gzip(f.jsonl), io::LogFormat::kJsonl},
+           {io::Gzip(f.pb), io::LogFormat::kPb}}) {
+    const Output got = RunBytes({{bytes, format}}, {}, kAttrModel);
+    EXPECT_EQ(got.members, csv.members) << io::LogFormatName(format);
+    EXPECT_EQ(got.changes, csv.changes) << io::LogFormatName(format);
+  }
+}
+
+TEST(BatchTest, SeveralFilesAreOneLogWithRowNumbersRunningOn) {
+  // y then x at the same time: time order keeps log order across files.
+  const std::string a = std::string(kHeader) + "e1,m1,1000,y,\n";
+  const std::string b = std::string(kHeader) + "e2,m1,1000,x,\n";
+  EXPECT_THAT(RunBytes({{a, io::LogFormat::kCsv}, {b, io::LogFormat::kCsv}}).members,
+              HasSubstr("\"stage\":\"b\""));
+  EXPECT_THAT(RunBytes({{b, io::LogFormat::kCsv}, {a, io::LogFormat::kCsv}}).members,
+              HasSubstr("\"stage\":\"c\""));
+  // Formats may differ from file to file.
+  const std::string y_jsonl = "{\"event_id\":\"e1\",\"member_id\":\"m1\",\"time\":1000,\"type\":\"y\"}\n";
+  const Output mixed = RunBytes({{b, io::LogFormat::kCsv}, {y_jsonl, io::LogFormat::kJsonl}});
+  EXPECT_THAT(mixed.members, HasSubstr("\"stage\":\"c\""));
+  EXPECT_EQ(mixed.summary.rows_read, 2);
+}
+
+TEST(BatchTest, BadRecordsOfEachFormatNameTheirPlace) {
+  const Output jsonl = RunBytes(
+      {{"{\"member_id\":\"m1\",\"time\":1}\n{\"member_id\":\"m1\",\"time\":\"soon\"}\n",
+        io::LogFormat::kJsonl}});
+  EXPECT_THAT(jsonl.diag, HasSubstr("log:2: bad time \"soon\""));
+  std::string pb;
+  Event e;
+  e.member_id = "m1";
+  e.has_time = true;
+  e.time = 5;
+  io::AppendDelimitedEvent(&pb, e);
+  const size_t first = pb.size();
+  io::AppendDelimitedEvent(&pb, e);
+  pb.resize(pb.size() - 2);  // the second record is cut short
+  const Output bin = RunBytes({{pb, io::LogFormat::kPb}});
+  EXPECT_THAT(bin.diag, HasSubstr("log: record 2 at byte " + std::to_string(first) +
+                                  ": truncated record"));
+  EXPECT_EQ(bin.summary.rows_read, 2);
+  EXPECT_EQ(bin.summary.bad_rows, 1);
+}
+
+TEST(BatchTest, StrictStopsAtTheFirstBadRecordOfAnyFormat) {
+  BatchOptions options;
+  options.strict = true;
+  const Output out = RunBytes(
+      {{"{\"member_id\":\"m1\",\"time\":1}\n[]\n{\"time\":1}\n", io::LogFormat::kJsonl}},
+      options);
+  EXPECT_TRUE(out.strict_failure);
+  EXPECT_EQ(out.diag, "log:2: not a JSON object\n");
+}
+
+TEST(BatchTest, MembersAsCsv) {
+  BatchOptions options;
+  options.members_format = MembersFormat::kCsv;
+  const Output out = RunBytes(
+      {{std::string(kHeader) + "e1,m1,1000,post,\ne2,m1,1001,post,\ne3,\"m,2\",1002,x,\n",
+        io::LogFormat::kCsv}},
+      options);
+  EXPECT_EQ(out.members,
+            "member_id,stage,stage_since,score.engagement,tags,counter.posts,"
+            "flag.hot.armed,flag.hot.raised,flag.hot.last_raised\n"
+            "\"m,2\",b,1002,0,seen,0,true,0,\n"  // ',' sorts before '1'
+            "m1,a,1000,2,seen,2,false,1,1001\n");
+}
+
+// --- progress ------------------------------------------------------------
+
+TEST(ProgressTest, PlainLinesWhenNotATerminal) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  {
+    Progress progress(f, /*in_place=*/false, 0.01);
+    progress.Start(1000);
+    progress.AddBytes(500);
+    progress.AddRows(12345);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    progress.StartScoring(10);
+    progress.AddMembers(4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    progress.Stop();
+  }
+  std::rewind(f);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  EXPECT_THAT(text, HasSubstr("leadscore score: reading 0.0/0.0 MB, 12k rows"));
+  EXPECT_THAT(text, HasSubstr("ETA"));
+  EXPECT_THAT(text, HasSubstr("scoring 4/10 members"));
+  EXPECT_EQ(text.find('\r'), std::string::npos);
+}
+
+TEST(ProgressTest, InPlaceLineIsRewrittenAndErased) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  {
+    Progress progress(f, /*in_place=*/true, 0);
+    progress.Start(0);
+    progress.AddRows(10);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    progress.Stop();
+  }
+  std::rewind(f);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  EXPECT_THAT(text, HasSubstr("\rleadscore score: reading"));
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+  EXPECT_EQ(text.substr(text.size() - 4), "\r\x1b[K");  // erased at the end
 }
 
 }  // namespace

@@ -164,5 +164,76 @@ check "summary exits 0" test "$rc" -eq 0
 check "summary lists stages" has "$out" "Members per stage"
 check "summary lists flagged members" has "$out" "flagged members by lead score"
 
+# --- formats: the same log as CSV, JSON Lines, protobuf, and gzip of each --
+for f in csv jsonl pb csv.gz jsonl.gz pb.gz; do
+  run gen --members 300 --events 6000 --seed 7 --out fmt.$f
+  check "gen --out fmt.$f exits 0" test "$rc" -eq 0
+done
+check "gen csv is the CSV log" cmp -s g1.csv fmt.csv
+check "gen .gz is gzip" test "$(head -c 2 fmt.jsonl.gz | od -An -tx1 | tr -d ' ')" = "1f8b"
+for f in csv jsonl pb csv.gz jsonl.gz pb.gz; do
+  run score --model "$MODEL" --events fmt.$f --members-out fm.$f.jsonl --changes-out fc.$f.jsonl
+  check "score fmt.$f exits 0" test "$rc" -eq 0
+  check "fmt.$f: same members as CSV" cmp -s gm1.jsonl fm.$f.jsonl
+  check "fmt.$f: same changes as CSV" cmp -s gc1.jsonl fc.$f.jsonl
+done
+run score --model "$MODEL" --events fmt.jsonl --members-out x.jsonl --changes-out y.jsonl
+check "jsonl bad rows named by line and reason" has "$err" "^fmt.jsonl:[0-9]*: bad time \"[^\"]*\": "
+run score --model "$MODEL" --events fmt.pb --members-out x.jsonl --changes-out y.jsonl
+check "pb bad records named by record and byte" has "$err" "fmt.pb: record [0-9]* at byte [0-9]*: "
+cp fmt.jsonl events.txt
+run score --model "$MODEL" --events events.txt --format jsonl --members-out ft.jsonl --changes-out fct.jsonl
+check "--format jsonl reads any name" cmp -s gm1.jsonl ft.jsonl
+run score --model "$MODEL" --events fmt.csv --format xml --members-out x.jsonl --changes-out y.jsonl
+check "bad --format exits 1" test "$rc" -eq 1
+
+# --- threads on a messy log: 1 and 2 give the same bytes, every format -----
+for f in csv jsonl pb; do
+  for n in 1 2; do
+    run score --model "$MODEL" --events fmt.$f --members-out t$n.$f.m --changes-out t$n.$f.c --threads $n --order arrival
+  done
+  check "threads 1 and 2, $f, arrival: same members" cmp -s t1.$f.m t2.$f.m
+  check "threads 1 and 2, $f, arrival: same changes" cmp -s t1.$f.c t2.$f.c
+done
+run score --model "$MODEL" --events g1.csv --members-out d.jsonl --changes-out dc.jsonl
+check "default threads: same members" cmp -s gm1.jsonl d.jsonl
+
+# --- several files, globs ---------------------------------------------------
+mkdir -p parts
+head -n 3001 g1.csv > parts/a.csv
+{ head -n 1 g1.csv; tail -n +3002 g1.csv; } > parts/b.csv
+run score --model "$MODEL" --events parts/a.csv --events parts/b.csv --members-out p1.jsonl --changes-out p1c.jsonl
+check "two --events are one log" cmp -s gm1.jsonl p1.jsonl
+check "two --events: same changes" cmp -s gc1.jsonl p1c.jsonl
+run score --model "$MODEL" --events 'parts/*.csv' --members-out p2.jsonl --changes-out p2c.jsonl
+check "a glob is one log, files by name" cmp -s gm1.jsonl p2.jsonl
+run score --model "$MODEL" --events 'parts/*.jsonl' --members-out p3.jsonl --changes-out p3c.jsonl
+check "a glob that matches nothing exits 1" test "$rc" -eq 1
+check "... and says so" has "$err" "no file matches"
+
+# --- members as CSV -----------------------------------------------------------
+run score --model "$MODEL" --events g1.csv --members-out members.csv --changes-out mc.jsonl
+check "members.csv exits 0" test "$rc" -eq 0
+check "members.csv header" test "$(head -n 1 members.csv)" = \
+  "member_id,stage,stage_since,score.engagement,score.fit,score.lead,tags,counter.posts_14d,counter.courses_30d,counter.invites,flag.sales_ready.armed,flag.sales_ready.raised,flag.sales_ready.last_raised"
+check "members.csv has a row per member" test "$(($(wc -l <members.csv) - 1))" -eq "$(wc -l <gm1.jsonl)"
+check "members.csv joins tags with ;" grep -q ',[a-z_:]*;[a-z_:]*,' members.csv
+
+# --- progress -----------------------------------------------------------------
+LEADSCORE_PROGRESS_INTERVAL=0.001 "$LEADSCORE" score --model "$MODEL" --events g1.csv \
+  --members-out x.jsonl --changes-out y.jsonl 2>progress.txt
+check "progress: plain lines when stderr is not a terminal" grep -q '^leadscore score: \(reading\|scoring\) ' progress.txt
+check "progress: no carriage returns off a terminal" test "$(tr -cd '\r' <progress.txt | wc -c)" -eq 0
+LEADSCORE_PROGRESS_INTERVAL=0.001 "$LEADSCORE" score --model "$MODEL" --events g1.csv \
+  --members-out x.jsonl --changes-out y.jsonl --quiet 2>quiet.txt
+check "--quiet: no progress" test "$(grep -c 'reading\|scoring' quiet.txt)" -eq 0
+check "--quiet: the summary stays" grep -q 'rows read' quiet.txt
+if command -v script >/dev/null 2>&1; then
+  # A terminal (script(1) gives one): the line is rewritten in place.
+  "$LEADSCORE" gen --members 20000 --events 1500000 --seed 3 --out big.csv
+  script -qec "\"$LEADSCORE\" score --model \"$MODEL\" --events big.csv --threads 1 --members-out x.jsonl --changes-out y.jsonl" /dev/null >tty.txt 2>&1
+  check "progress: in place on a terminal" grep -q $'\rleadscore score: \(reading\|scoring\)' tty.txt
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

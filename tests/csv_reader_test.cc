@@ -8,8 +8,12 @@
 #include <string>
 #include <vector>
 
+#include <random>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_replace.h"
+#include "lib/io/csv_chunk.h"
 #include "lib/io/time_parse.h"
 
 namespace leadscore::io {
@@ -408,6 +412,190 @@ TEST(TimeParseTest, RejectsWhatIsNotATime) {
                           " 5", "5 ", "-", "99999999999999999999"}) {
     EXPECT_FALSE(ParseTimeMillis(bad).ok()) << bad;
   }
+}
+
+
+// --- the chunk reader (csv_chunk.h) --------------------------------------
+// It must read exactly what the stream reader reads: the same cells, lines
+// and errors, from the start or from any record start.
+
+// Records as CsvScanner reads them from `begin` (a record start), with
+// lines relative to `first_line`.
+Records ScanRecords(const std::string& data, size_t begin = 0,
+                    int64_t first_line = 1) {
+  CsvScanner scanner(data);
+  Records out;
+  size_t pos = begin;
+  if (begin == 0 && data.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;
+  int64_t nl = 0;
+  std::vector<std::string_view> cells;
+  std::string error;
+  int64_t error_line = -1;
+  while (scanner.SkipEmptyLines(&pos, data.size(), &nl)) {
+    const int64_t line = first_line + nl;
+    scanner.ReadRecord(&pos, &nl, &cells, &error, &error_line);
+    out.fields.emplace_back(cells.begin(), cells.end());
+    out.lines.push_back(line);
+    if (error_line >= 0) {
+      error = absl::StrReplaceAll(error, {{kLineMark, std::to_string(first_line + error_line)}});
+    }
+    out.errors.push_back(error);
+  }
+  return out;
+}
+
+void ExpectSameRecords(const std::string& data) {
+  const Records a = ReadRecords(data);
+  const Records b = ScanRecords(data);
+  EXPECT_EQ(b.fields, a.fields) << data;
+  EXPECT_EQ(b.lines, a.lines) << data;
+  EXPECT_EQ(b.errors, a.errors) << data;
+}
+
+TEST(CsvChunkTest, ReadsQuotesEscapesAndLineBreaksAsTheStreamReader) {
+  ExpectSameRecords("a,\"b,c\",d\n");
+  ExpectSameRecords("\"say \"\"hi\"\"\",x\n");
+  ExpectSameRecords("\"two\nlines\",x\ny,z\n");
+  ExpectSameRecords("\"\"\"\",\"\"\n");
+}
+
+TEST(CsvChunkTest, CrLfAndLoneCarriageReturns) {
+  ExpectSameRecords("a,b\r\nc,d\r\n");
+  ExpectSameRecords("a\rb,c\n");        // a lone CR is data
+  ExpectSameRecords("a,b\r");            // a CR ends the input
+  ExpectSameRecords("a,\"q\"\r\nb,c");   // CRLF after a quoted cell
+  ExpectSameRecords("a,b\r\r\n");        // one CR of two is data
+}
+
+TEST(CsvChunkTest, EmptyCellsAndEmptyLines) {
+  ExpectSameRecords("a,,b\n,,\n\n\r\n,x\n");
+  ExpectSameRecords("a,b,\n");
+  ExpectSameRecords("a,b,");  // the input ends right after a comma
+}
+
+TEST(CsvChunkTest, TruncatedLastLineIsARecord) {
+  ExpectSameRecords("a,b\nc,d");
+  const Records r = ScanRecords("a,b\nc,d");
+  EXPECT_THAT(r.fields[1], ElementsAre("c", "d"));
+}
+
+TEST(CsvChunkTest, UnterminatedQuoteNamesTheLineItOpenedOn) {
+  const std::string data = "a,b\nc,\"open\nstill\nopen";
+  ExpectSameRecords(data);
+  const Records r = ScanRecords(data);
+  EXPECT_THAT(r.errors[1], HasSubstr("opened on line 2"));
+}
+
+TEST(CsvChunkTest, TextAfterClosingQuoteIsKeptAndReported) {
+  ExpectSameRecords("\"abc\"d,e\n");
+  ExpectSameRecords("x,\"a\"\"b\"c\"d\",e\n");
+}
+
+TEST(CsvChunkTest, InvalidUtf8BytesPassThrough) {
+  const std::string data = "a,\xff\xfe,\"\xc3\x28\"\n";
+  ExpectSameRecords(data);
+  EXPECT_THAT(ScanRecords(data).fields[0], ElementsAre("a", "\xff\xfe", "\xc3\x28"));
+}
+
+TEST(CsvChunkTest, ByteOrderMarkIsSkippedAtTheStartOnly) {
+  ExpectSameRecords("\xEF\xBB\xBFa,b\n\xEF\xBB\xBFc,d\n");
+}
+
+// Random inputs built from the characters that matter.
+std::string RandomCsv(std::mt19937_64& rng, int size) {
+  static const char* const kPieces[] = {"a", "bc", ",", "\"", "\"\"", "\n", "\r\n",
+                                        "\r", " ", "x,y", "\"q\"", "\xff"};
+  std::string out;
+  while (static_cast<int>(out.size()) < size) {
+    out += kPieces[rng() % (sizeof(kPieces) / sizeof(kPieces[0]))];
+  }
+  return out;
+}
+
+TEST(CsvChunkTest, RandomInputsReadAsTheStreamReader) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) ExpectSameRecords(RandomCsv(rng, 1 + i % 60));
+}
+
+TEST(CsvChunkTest, ReadingFromAnyRecordStartGivesTheRestOfTheRecords) {
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 300; ++i) {
+    const std::string data = RandomCsv(rng, 80);
+    // Record starts, as the scanner finds them from the beginning.
+    CsvScanner scanner(data);
+    size_t pos = 0;
+    int64_t nl = 0;
+    std::vector<size_t> starts;
+    std::vector<int64_t> lines;
+    std::vector<std::string_view> cells;
+    std::string error;
+    int64_t error_line;
+    while (scanner.SkipEmptyLines(&pos, data.size(), &nl)) {
+      starts.push_back(pos);
+      lines.push_back(1 + nl);
+      scanner.ReadRecord(&pos, &nl, &cells, &error, &error_line);
+    }
+    const Records all = ScanRecords(data);
+    for (size_t k = 0; k < starts.size(); ++k) {
+      const Records rest = ScanRecords(data, starts[k], lines[k]);
+      std::vector<std::vector<std::string>> tail(all.fields.begin() + k, all.fields.end());
+      std::vector<int64_t> tail_lines(all.lines.begin() + k, all.lines.end());
+      EXPECT_EQ(rest.fields, tail) << data << " from " << starts[k];
+      EXPECT_EQ(rest.lines, tail_lines) << data << " from " << starts[k];
+    }
+  }
+}
+
+// ParseRange: the records that start in [begin, limit), and where the last
+// one ended (past the limit when a quoted cell ran over it).
+class Collect : public RawEventSink {
+ public:
+  void Add(const RawEvent& e) override {
+    ids.emplace_back(e.event_id);
+    lines.push_back(e.line);
+    errors.push_back(e.error);
+  }
+  std::vector<std::string> ids;
+  std::vector<int64_t> lines;
+  std::vector<std::string> errors;
+};
+
+TEST(CsvChunkTest, ParseRangeStopsAfterTheRecordThatCrossesTheLimit) {
+  const std::string data =
+      "event_id,member_id,time,attr.note\n"
+      "e1,m1,1000,\"a\nb\"\n"
+      "e2,m1,2000,c\n";
+  CsvFile file;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(file.Open(data, "log.csv", &warnings).ok());
+  EXPECT_EQ(file.data_begin_line(), 2);
+  // A limit inside e1's quoted cell: e1 is read whole, e2 is not.
+  const size_t inside = data.find("b\"");
+  Collect sink;
+  int64_t newlines = 0;
+  const size_t end = file.ParseRange(file.data_begin(), inside, &sink, &newlines);
+  EXPECT_THAT(sink.ids, ElementsAre("e1"));
+  EXPECT_EQ(end, data.find("e2"));
+  EXPECT_EQ(newlines, 2);
+  // From there on, e2, at its line (relative 0: line 4 of the file).
+  Collect rest;
+  file.ParseRange(end, data.size(), &rest, &newlines);
+  EXPECT_THAT(rest.ids, ElementsAre("e2"));
+  EXPECT_THAT(rest.lines, ElementsAre(0));
+}
+
+TEST(CsvChunkTest, HeaderProblemsAreReportedAsByTheStreamReader) {
+  CsvFile file;
+  std::vector<std::string> warnings;
+  EXPECT_THAT(std::string(file.Open("", "log.csv", &warnings).message()),
+              HasSubstr("log.csv: empty input"));
+  EXPECT_THAT(std::string(file.Open("\n\nmember_id,type\n", "log.csv", &warnings).message()),
+              HasSubstr("log.csv:3: the header has no time column"));
+  EXPECT_THAT(std::string(file.Open("member_id,\"time\n", "log.csv", &warnings).message()),
+              HasSubstr("log.csv:1: bad header row: unterminated quoted field: the quote "
+                        "opened on line 1"));
+  ASSERT_TRUE(file.Open("member_id,time,colour\n", "log.csv", &warnings).ok());
+  EXPECT_THAT(warnings, ElementsAre("log.csv:1: warning: unknown column \"colour\" ignored"));
 }
 
 }  // namespace

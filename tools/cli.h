@@ -23,14 +23,19 @@ int RunSummary(const std::vector<std::string>& args);
 // Options of the form --name VALUE, --name=VALUE, or --name for switches.
 struct ParsedArgs {
   std::map<std::string, std::string> values;  // by name, without "--"
+  // Options that may be given several times: every value, in order.
+  std::map<std::string, std::vector<std::string>> lists;
   std::set<std::string> switches;
   bool help = false;  // -h or --help was given
   std::string error;  // non-empty: what is wrong with the words
   bool has(const std::string& name) const { return values.count(name) > 0; }
 };
+// `repeatable` options (also in value_options) may be given more than once:
+// their values are in `lists` (and the first in `values`).
 ParsedArgs ParseArgs(const std::vector<std::string>& args,
                      const std::set<std::string>& value_options,
-                     const std::set<std::string>& switch_options);
+                     const std::set<std::string>& switch_options,
+                     const std::set<std::string>& repeatable = {});
 
 // Prints "leadscore SUBCOMMAND: message" and a pointer to --help on stderr;
 // returns kExitError.

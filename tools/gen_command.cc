@@ -18,8 +18,15 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "absl/time/time.h"
+#include "leadscore/event.h"
 #include "lib/base/duration.h"
+#include "lib/io/input.h"
+#include "lib/io/json_writer.h"
+#include "lib/io/pb_reader.h"
+#include "lib/io/raw_event.h"
 #include "lib/io/time_parse.h"
 #include "tools/cli.h"
 
@@ -28,16 +35,21 @@ namespace leadscore::cli {
 namespace {
 
 constexpr char kGenUsage[] =
-    R"(usage: leadscore gen --members N --events M --seed S --out FILE.csv
-                    [--start T] [--days D]
+    R"(usage: leadscore gen --members N --events M --seed S --out FILE
+                    [--format csv|jsonl|pb] [--start T] [--days D]
 
-Writes a deterministic sample community log (CSV): N members, M rows in all
+Writes a deterministic sample community log: N members, M rows in all
 (duplicates, late rows and a few bad rows included), over D days from T.
 
   --members N   members (default 3000)
   --events M    rows (default 60000)
-  --seed S      random seed (default 1); the same seed gives the same file
-  --out FILE    where to write ("-" for stdout)
+  --seed S      random seed (default 1); the same seed gives the same log
+  --out FILE    where to write ("-" for stdout); a name ending in .gz is
+                written gzip-compressed
+  --format F    csv, jsonl or pb (length-delimited MemberEvent); default: by
+                the name of FILE (.jsonl, .pb/.binpb, else csv). Every format
+                holds the same events, bad rows included (each written as a
+                bad record of that format), so they score the same.
   --start T     first day, ms or RFC 3339 (default 2024-01-01T00:00:00Z)
   --days D      length of the period in days (default 180)
 )";
@@ -171,7 +183,9 @@ class Generator {
     });
   }
 
-  void Write(std::FILE* out) const;
+  // Writes the rows in `format` through `sink` (called with ~1 MB pieces).
+  template <typename Sink>
+  void Write(io::LogFormat format, Sink sink) const;
 
  private:
   void MakeMembers();
@@ -456,12 +470,18 @@ void AppendCsvField(std::string* out, const std::string& field) {
   out->push_back('"');
 }
 
-void Generator::Write(std::FILE* out) const {
-  std::string buf =
-      "event_id,time,member_id,type,value,channel,group_id,account_id,"
-      "attr.topic,attr.title,profile.identity,profile.role,profile.industry,"
-      "profile.employees,profile.province,profile.source\n";
+template <typename Sink>
+void Generator::Write(io::LogFormat format, Sink sink) const {
+  std::string buf;
+  if (format == io::LogFormat::kCsv) {
+    buf =
+        "event_id,time,member_id,type,value,channel,group_id,account_id,"
+        "attr.topic,attr.title,profile.identity,profile.role,profile.industry,"
+        "profile.employees,profile.province,profile.source\n";
+  }
   const absl::TimeZone beijing = absl::FixedTimeZone(8 * 3600);
+  static const char* const kProfileKeys[] = {"identity", "role", "industry",
+                                             "employees", "province", "source"};
   for (const Row& row : rows_) {
     const Member& mem = members_[row.member];
     char id[32];
@@ -480,29 +500,147 @@ void Generator::Write(std::FILE* out) const {
       case Row::kNanValue: value = "nan"; break;
       default: break;
     }
-    const std::string fields[] = {
-        id, time, member, row.type, value, row.channel, mem.group, mem.account,
-        row.topic, row.title,
+    const std::string profile[] = {
         row.profile ? mem.identity : "",
         row.profile ? mem.role : row.role_update,
         row.profile ? mem.industry : "",
         row.profile ? mem.employees : "",
         row.profile ? mem.province : "",
         row.profile ? mem.source : ""};
-    bool first = true;
-    for (const std::string& f : fields) {
-      if (!first) buf.push_back(',');
-      first = false;
-      AppendCsvField(&buf, f);
+    switch (format) {
+      case io::LogFormat::kCsv: {
+        const std::string fields[] = {
+            id, time, member, row.type, value, row.channel, mem.group, mem.account,
+            row.topic, row.title, profile[0], profile[1], profile[2], profile[3],
+            profile[4], profile[5]};
+        bool first = true;
+        for (const std::string& f : fields) {
+          if (!first) buf.push_back(',');
+          first = false;
+          AppendCsvField(&buf, f);
+        }
+        if (row.fault == Row::kExtraColumn) buf.append(",extra");
+        buf.push_back('\n');
+        break;
+      }
+      case io::LogFormat::kJsonl: {
+        // The same event: empty cells left out; a time or value as the CSV
+        // cell has it (a number when it is one, else a string); the extra
+        // column of a CSV bad row becomes "attrs" of the wrong type.
+        auto key = [&](const char* k) {
+          buf.append(buf.back() == '{' ? "\"" : ",\"");
+          buf.append(k);
+          buf.append("\":");
+        };
+        auto text = [&](const char* k, const std::string& v) {
+          if (v.empty()) return;
+          key(k);
+          io::AppendJsonString(&buf, v);
+        };
+        auto number_or_text = [&](const char* k, const std::string& v) {
+          if (v.empty()) return;
+          key(k);
+          const bool digits = v.find_first_not_of("0123456789") == std::string::npos;
+          if (digits && v.size() < 16) {
+            buf.append(v);
+          } else {
+            io::AppendJsonString(&buf, v);
+          }
+        };
+        buf.push_back('{');
+        text("event_id", id);
+        number_or_text("time", time);
+        text("member_id", member);
+        text("type", row.type);
+        number_or_text("value", value);
+        text("channel", row.channel);
+        text("group_id", mem.group);
+        text("account_id", mem.account);
+        if (row.fault == Row::kExtraColumn) {
+          key("attrs");
+          buf.append("\"extra\"");
+        } else if (!row.topic.empty() || !row.title.empty()) {
+          key("attrs");
+          buf.push_back('{');
+          text("topic", row.topic);
+          text("title", row.title);
+          buf.push_back('}');
+        }
+        bool any_profile = false;
+        for (const std::string& p : profile) any_profile |= !p.empty();
+        if (any_profile) {
+          key("profile");
+          buf.push_back('{');
+          for (int i = 0; i < 6; ++i) text(kProfileKeys[i], profile[i]);
+          buf.push_back('}');
+        }
+        buf.append("}\n");
+        break;
+      }
+      case io::LogFormat::kPb: {
+        // The same event; the bad rows of CSV become bad records: a time or
+        // value written as text (the wrong wire type), and for the extra
+        // column, attrs of the wrong wire type.
+        Event e;
+        e.event_id = id;
+        e.member_id = member;
+        e.type = row.type;
+        e.channel = row.channel;
+        e.group_id = mem.group;
+        e.account_id = mem.account;
+        if (!time.empty() && row.fault != Row::kBadTime) {
+          e.has_time = true;
+          e.time = row.time;
+        }
+        if (!value.empty() && row.fault != Row::kBadValue) {
+          io::ParseValueText(value, &e.value);
+        }
+        std::vector<KeyValue> attrs, prof;
+        if (!row.topic.empty()) attrs.push_back({"topic", row.topic});
+        if (!row.title.empty()) attrs.push_back({"title", row.title});
+        for (int i = 0; i < 6; ++i) {
+          if (!profile[i].empty()) prof.push_back({kProfileKeys[i], profile[i]});
+        }
+        e.attrs = attrs;
+        e.profile = prof;
+        std::string message;
+        io::AppendDelimitedEvent(&message, e);
+        if (row.fault == Row::kBadTime || row.fault == Row::kBadValue ||
+            row.fault == Row::kExtraColumn) {
+          // Re-frame the message with one more (bad) field at its end.
+          std::string field;
+          if (row.fault == Row::kExtraColumn) {
+            field.push_back(static_cast<char>((9 << 3) | 0));  // attrs, varint
+            field.push_back(1);
+          } else {
+            const int number = row.fault == Row::kBadTime ? 3 : 8;
+            field.push_back(static_cast<char>((number << 3) | 2));  // as text
+            field.push_back(static_cast<char>(row.fault_text.size()));
+            field.append(row.fault_text);
+          }
+          size_t prefix = 0;
+          while (static_cast<unsigned char>(message[prefix]) & 0x80) ++prefix;
+          std::string body = message.substr(prefix + 1) + field;
+          message.clear();
+          for (uint64_t n = body.size(); ; n >>= 7) {
+            if (n < 0x80) {
+              message.push_back(static_cast<char>(n));
+              break;
+            }
+            message.push_back(static_cast<char>((n & 0x7f) | 0x80));
+          }
+          message += body;
+        }
+        buf += message;
+        break;
+      }
     }
-    if (row.fault == Row::kExtraColumn) buf.append(",extra");
-    buf.push_back('\n');
     if (buf.size() >= (1 << 20)) {
-      std::fwrite(buf.data(), 1, buf.size(), out);
+      sink(buf);
       buf.clear();
     }
   }
-  std::fwrite(buf.data(), 1, buf.size(), out);
+  sink(buf);
 }
 
 bool ParseCount(const std::string& text, int64_t min, int64_t max, int64_t* out) {
@@ -515,7 +653,7 @@ bool ParseCount(const std::string& text, int64_t min, int64_t max, int64_t* out)
 
 int RunGen(const std::vector<std::string>& words) {
   const ParsedArgs args =
-      ParseArgs(words, {"members", "events", "seed", "out", "start", "days"}, {});
+      ParseArgs(words, {"members", "events", "seed", "out", "start", "days", "format"}, {});
   if (args.help) {
     std::cout << kGenUsage;
     return kExitOk;
@@ -545,18 +683,43 @@ int RunGen(const std::vector<std::string>& words) {
     }
     start = *t;
   }
+  const std::string& path = args.values.at("out");
+  io::LogFormat format = io::FormatFromPath(path);
+  if (args.has("format") && !io::ParseLogFormat(args.values.at("format"), &format)) {
+    return UsageError("gen", "bad --format \"" + args.values.at("format") +
+                                 "\": expected csv, jsonl or pb");
+  }
+  const bool gzip = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
   Generator gen(static_cast<uint64_t>(seed), members, events, start, days);
   gen.Run();
-  const std::string& path = args.values.at("out");
-  std::FILE* out = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
-  if (out == nullptr) {
-    std::cerr << "leadscore gen: cannot write " << path << ": "
-              << std::strerror(errno) << "\n";
-    return kExitError;
+  bool ok = true;
+  if (gzip) {
+    gzFile out = gzopen(path.c_str(), "wb6");
+    if (out == nullptr) {
+      std::cerr << "leadscore gen: cannot write " << path << ": "
+                << std::strerror(errno) << "\n";
+      return kExitError;
+    }
+    gen.Write(format, [&](const std::string& piece) {
+      if (!piece.empty() &&
+          gzwrite(out, piece.data(), static_cast<unsigned>(piece.size())) <= 0) {
+        ok = false;
+      }
+    });
+    ok = gzclose(out) == Z_OK && ok;
+  } else {
+    std::FILE* out = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
+    if (out == nullptr) {
+      std::cerr << "leadscore gen: cannot write " << path << ": "
+                << std::strerror(errno) << "\n";
+      return kExitError;
+    }
+    gen.Write(format, [&](const std::string& piece) {
+      std::fwrite(piece.data(), 1, piece.size(), out);
+    });
+    ok = std::fflush(out) == 0 && !std::ferror(out);
+    if (out != stdout) std::fclose(out);
   }
-  gen.Write(out);
-  const bool ok = std::fflush(out) == 0 && !std::ferror(out);
-  if (out != stdout) std::fclose(out);
   if (!ok) {
     std::cerr << "leadscore gen: writing " << path << " failed\n";
     return kExitError;

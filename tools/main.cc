@@ -14,13 +14,14 @@ constexpr char kUsage[] =
     R"(leadscore - score and tag members of B2B communities from their events
 
 usage:
-  leadscore score --model M --events LOG.csv --members-out FILE
-                  --changes-out FILE [--as-of T] [--order time|arrival]
-                  [--threads N] [--strict]
-      Score a CSV event log with a model; write members.jsonl and
-      changes.jsonl.
-  leadscore gen --members N --events M --seed S --out FILE.csv
-      Write a deterministic sample community log.
+  leadscore score --model M --events LOG [--events LOG2 ...] --members-out FILE
+                  --changes-out FILE [--format csv|jsonl|pb] [--as-of T]
+                  [--order time|arrival] [--threads N] [--strict] [--quiet]
+      Score an event log (CSV, JSON Lines or protobuf, gzip or not) with a
+      model; write members (JSON Lines or CSV) and changes.jsonl.
+  leadscore gen --members N --events M --seed S --out FILE [--format F]
+      Write a deterministic sample community log (CSV, JSON Lines or
+      protobuf, gzip when FILE ends in .gz).
   leadscore summary --members FILE --changes FILE [--model M] [--score NAME]
       Print a readable report of a scoring run.
 
@@ -33,7 +34,8 @@ bad row.
 
 ParsedArgs ParseArgs(const std::vector<std::string>& args,
                      const std::set<std::string>& value_options,
-                     const std::set<std::string>& switch_options) {
+                     const std::set<std::string>& switch_options,
+                     const std::set<std::string>& repeatable) {
   ParsedArgs out;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& word = args[i];
@@ -71,6 +73,11 @@ ParsedArgs ParseArgs(const std::vector<std::string>& args,
         return out;
       }
       value = args[++i];
+    }
+    if (repeatable.count(name)) {
+      out.lists[name].push_back(value);
+      out.values.emplace(name, value);
+      continue;
     }
     if (out.values.count(name)) {
       out.error = "--" + name + " given twice";

@@ -1,17 +1,24 @@
-// `leadscore score`: batch scoring of a CSV log (lib/batch) from the command
-// line.
+// `leadscore score`: batch scoring of an event log (lib/batch) from the
+// command line.
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include "leadscore/model.h"
 #include "lib/batch/batch.h"
-#include "lib/io/csv_reader.h"
+#include "lib/batch/progress.h"
+#include "lib/io/input.h"
 #include "lib/io/time_parse.h"
 #include "tools/cli.h"
 
@@ -20,43 +27,68 @@ namespace leadscore::cli {
 namespace {
 
 constexpr char kScoreUsage[] =
-    R"(usage: leadscore score --model M --events LOG.csv
-                      --members-out members.jsonl --changes-out changes.jsonl
-                      [--as-of T] [--order time|arrival] [--threads N] [--strict]
+    R"(usage: leadscore score --model M --events LOG [--events LOG2 ...]
+                      --members-out members.jsonl|members.csv
+                      --changes-out changes.jsonl
+                      [--format csv|jsonl|pb] [--as-of T] [--order time|arrival]
+                      [--threads N] [--strict] [--quiet]
 
-Scores every member of a CSV event log with a model, as of a time.
+Scores every member of an event log with a model, as of a time.
 
   --model M          the model (protobuf text, or JSON when it ends in .json)
-  --events LOG.csv   the log: a header row, then one event per row; columns by
-                     name in any order: event_id, member_id, time, type, value,
-                     group_id, channel, account_id, attr.K, profile.K
-                     (member_id and time are required). Empty cells are absent.
+  --events LOG       the log; repeat it, or give a glob pattern ('logs/*.csv'),
+                     for a log in several files, read in that order (a pattern's
+                     files sorted by name). The format is told by the name:
+                       .csv    a header row, then one event per row; columns by
+                               name in any order: event_id, member_id, time,
+                               type, value, group_id, channel, account_id,
+                               attr.K, profile.K (member_id and time required);
+                               empty cells are absent
+                       .jsonl  one JSON object per line with those names, attrs
+                               and profile as objects; null or missing: absent
+                       .pb     length-delimited leadscore.v1.MemberEvent
+                               messages (varint length, then the message)
+                     any other name is read as CSV; gzip files (.gz, or any
+                     file that starts like one) are inflated on the way.
                      time: milliseconds since the epoch, or RFC 3339.
-  --members-out F    one JSON object per member, sorted by member_id
+  --format F         read every --events file as csv, jsonl or pb
+  --members-out F    one line per member, sorted by member_id: JSON Lines, or
+                     CSV when F ends in .csv (a column per score, counter and
+                     flag state; tags joined with ';')
   --changes-out F    every change (tags, stages, flags, rejected rows),
-                     grouped by member in member_id order
+                     grouped by member in member_id order (JSON Lines)
   --as-of T          ms or RFC 3339; later events are rejected (after_as_of)
                      and every member is advanced to T. Default: the latest
                      time of a valid row.
   --order time       each member's events by (time, row number) (default)
   --order arrival    each member's events in log order
-  --threads N        score with N threads (default 1); same output for any N
+  --threads N        read and score with N threads (default: every core);
+                     the same output for any N
   --strict           stop at the first bad row, exit status 2
+  --quiet            no progress line
 
-A bad row (wrong column count, unparsable time or value, empty member_id,
-no time) is reported on stderr as FILE:LINE: reason, rejected as invalid and
-skipped. A summary goes to stderr at the end.
+A bad row (wrong column count, bad JSON or protobuf, a field of the wrong
+type, unparsable time or value, empty member_id, no time) is reported on
+stderr as FILE:LINE: reason (FILE: record N at byte B: reason for protobuf),
+rejected as invalid and skipped. Progress goes to stderr: one line updated in
+place on a terminal, else a line every 5 s (LEADSCORE_PROGRESS_INTERVAL=S
+changes that); a summary at the end.
 Exit codes: 0 ok; 1 bad usage, model error or I/O error; 2 --strict failure.
 )";
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 }  // namespace
 
 int RunScore(const std::vector<std::string>& words) {
   const ParsedArgs args = ParseArgs(
       words,
-      {"model", "events", "as-of", "order", "threads", "members-out",
+      {"model", "events", "format", "as-of", "order", "threads", "members-out",
        "changes-out"},
-      {"strict"});
+      {"strict", "quiet"}, {"events"});
   if (args.help) {
     std::cout << kScoreUsage;
     return kExitOk;
@@ -70,6 +102,9 @@ int RunScore(const std::vector<std::string>& words) {
 
   batch::BatchOptions options;
   options.strict = args.switches.count("strict") > 0;
+  options.threads = static_cast<int>(
+      std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
+                                      batch::kMaxThreads)));
   if (args.has("as-of")) {
     auto t = io::ParseTimeMillis(args.values.at("as-of"));
     if (!t.ok()) {
@@ -101,6 +136,20 @@ int RunScore(const std::vector<std::string>& words) {
     }
     options.threads = n;
   }
+  bool forced_format = false;
+  io::LogFormat format = io::LogFormat::kCsv;
+  if (args.has("format")) {
+    if (!io::ParseLogFormat(args.values.at("format"), &format)) {
+      return UsageError("score", "bad --format \"" + args.values.at("format") +
+                                     "\": expected csv, jsonl or pb");
+    }
+    forced_format = true;
+  }
+  const std::string& members_path = args.values.at("members-out");
+  const std::string& changes_path = args.values.at("changes-out");
+  if (EndsWith(members_path, ".csv")) {
+    options.members_format = batch::MembersFormat::kCsv;
+  }
 
   // The model: every problem, one "file:line:col: message" per line.
   const std::string& model_path = args.values.at("model");
@@ -110,37 +159,59 @@ int RunScore(const std::vector<std::string>& words) {
     return kExitError;
   }
 
-  auto source = io::OpenEventSource(args.values.at("events"));
-  if (!source.ok()) {
-    std::cerr << "leadscore score: " << source.status().message() << "\n";
+  auto paths = io::ExpandEventPaths(args.lists.at("events"));
+  if (!paths.ok()) {
+    std::cerr << "leadscore score: " << paths.status().message() << "\n";
     return kExitError;
+  }
+  int64_t total_bytes = 0;
+  for (const std::string& path : *paths) {
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0) total_bytes += st.st_size;
+  }
+
+  std::unique_ptr<batch::Progress> progress;
+  if (args.switches.count("quiet") == 0) {
+    double interval = 5;
+    if (const char* env = std::getenv("LEADSCORE_PROGRESS_INTERVAL")) {
+      interval = std::atof(env);
+    }
+    progress = std::make_unique<batch::Progress>(stderr, isatty(2) != 0, interval);
+    options.progress = progress.get();
+    progress->Start(total_bytes);
   }
 
   batch::BatchJob job(*model, options);
-  if (absl::Status s = job.Read(source->get(), &std::cerr); !s.ok()) {
-    if (job.strict_failure()) {
-      std::cerr << "leadscore score: stopped at the first bad row (--strict)\n";
-      return kExitStrict;
+  for (const std::string& path : *paths) {
+    const io::LogFormat f = forced_format ? format : io::FormatFromPath(path);
+    if (absl::Status s = job.ReadFile(path, f, &std::cerr); !s.ok()) {
+      if (progress != nullptr) progress->Stop();
+      if (job.strict_failure()) {
+        std::cerr << "leadscore score: stopped at the first bad row (--strict)\n";
+        return kExitStrict;
+      }
+      std::cerr << "leadscore score: " << s.message() << "\n";
+      return kExitError;
     }
-    std::cerr << "leadscore score: " << s.message() << "\n";
-    return kExitError;
   }
 
-  const std::string& members_path = args.values.at("members-out");
-  const std::string& changes_path = args.values.at("changes-out");
   std::ofstream members(members_path, std::ios::binary | std::ios::trunc);
   if (!members) {
+    if (progress != nullptr) progress->Stop();
     std::cerr << "leadscore score: cannot write " << members_path << ": "
               << std::strerror(errno) << "\n";
     return kExitError;
   }
   std::ofstream changes(changes_path, std::ios::binary | std::ios::trunc);
   if (!changes) {
+    if (progress != nullptr) progress->Stop();
     std::cerr << "leadscore score: cannot write " << changes_path << ": "
               << std::strerror(errno) << "\n";
     return kExitError;
   }
-  if (absl::Status s = job.Score(&members, &changes); !s.ok()) {
+  absl::Status s = job.Score(&members, &changes);
+  if (progress != nullptr) progress->Stop();
+  if (!s.ok()) {
     std::cerr << "leadscore score: " << s.message() << " (" << members_path
               << ", " << changes_path << ")\n";
     return kExitError;
@@ -153,6 +224,13 @@ int RunScore(const std::vector<std::string>& words) {
     return kExitError;
   }
   std::cerr << "leadscore score: " << job.SummaryText() << "\n";
+  if (std::getenv("LEADSCORE_MEMORY_REPORT") != nullptr) {
+    const batch::MemoryUse m = job.memory_use();
+    std::cerr << "leadscore score: memory: " << m.events << " events, "
+              << m.members << " members; records " << m.record_bytes
+              << " B, strings " << m.arena_bytes << " B, grouping "
+              << m.group_bytes << " B; blocks mapped " << m.pool_bytes << " B\n";
+  }
   return kExitOk;
 }
 

@@ -1,9 +1,27 @@
-// Batch scoring of a whole log: read every row, group the rows by member,
-// order each member's rows (by time or as they arrived), apply them through
-// a Store, advance every member to the as-of time, and write one line per
-// member and one per change, in member_id order. With several threads the
-// members are partitioned by a hash of their id, one Store per thread; the
-// output is the same bytes whatever the number of threads.
+// Batch scoring of a whole log (SEMANTICS.md section 1, "batch"):
+//
+//   read      every input file (CSV, JSON Lines or length-delimited
+//             protobuf, gzip or not) in parts of a few MB, by several
+//             threads; each record becomes a compact 40-byte EventRec plus
+//             its strings in an arena, sent to a partition by a hash of its
+//             member_id. A CSV part starts after a line break, a guess
+//             checked against where the previous part really ended (and
+//             the part read again when the break was inside quotes). The
+//             bytes of the input are given back as the parts are done.
+//   group     each partition (one per thread) interns its member ids, groups
+//             its records per member (counting sort) and orders each
+//             member's records: bad rows first, then by (time, row number),
+//             or in log order with --order arrival; its members are sorted
+//             by member_id.
+//   score     members in member_id byte order (a merge of the partitions'
+//             lists) are scored in blocks by every thread, each with its own
+//             engine (internal::Engine, event types resolved once to a
+//             Dispatch) and one member state at a time; blocks are written
+//             in order, so that the output is the same bytes whatever the
+//             number of threads, and only a few blocks are held at once.
+//
+// Row numbers (the tie-break of time order) run on across the files of a
+// log in the order they were read.
 #ifndef LEADSCORE_LIB_BATCH_BATCH_H_
 #define LEADSCORE_LIB_BATCH_BATCH_H_
 
@@ -20,12 +38,20 @@
 #include "leadscore/model.h"
 #include "leadscore/store.h"
 #include "lib/io/csv_reader.h"
+#include "lib/io/input.h"
 
 namespace leadscore::batch {
+
+class Progress;
 
 enum class Order {
   kTime,     // each member's rows by (time, row number): SEMANTICS.md batch
   kArrival,  // each member's rows in log order: as a stream would see them
+};
+
+enum class MembersFormat {
+  kJsonl,  // io::AppendMemberLine
+  kCsv,    // io::AppendMemberCsvLine, with a header row
 };
 
 struct BatchOptions {
@@ -35,6 +61,10 @@ struct BatchOptions {
   Order order = Order::kTime;
   int threads = 1;      // 1..kMaxThreads
   bool strict = false;  // stop at the first bad row
+  MembersFormat members_format = MembersFormat::kJsonl;
+  Progress* progress = nullptr;  // not owned; may be null
+  // Bytes of input one thread reads at a time (small values: tests).
+  size_t part_bytes = 4 << 20;
 };
 
 constexpr int kMaxThreads = 256;
@@ -44,10 +74,20 @@ struct BatchSummary {
   int64_t bad_rows = 0;   // rows the reader could not use
   bool has_as_of = false;  // false: no --as-of and no valid row
   int64_t as_of = 0;
-  StoreStats stats;        // summed over the threads' stores
+  StoreStats stats;        // summed over the threads
 };
 
-// One batch run. Thread-compatible; Score uses its own threads inside.
+// What the job holds after reading (for docs/batch-performance.md).
+struct MemoryUse {
+  int64_t events = 0;
+  int64_t members = 0;          // distinct member ids (after Score)
+  int64_t record_bytes = 0;     // EventRecs
+  int64_t arena_bytes = 0;      // their strings
+  int64_t group_bytes = 0;      // member lists
+  int64_t pool_bytes = 0;       // blocks mapped for records and strings, at most
+};
+
+// One batch run. Thread-compatible; it uses its own threads inside.
 class BatchJob {
  public:
   BatchJob(std::shared_ptr<const Model> model, BatchOptions options);
@@ -55,52 +95,39 @@ class BatchJob {
   BatchJob(const BatchJob&) = delete;
   BatchJob& operator=(const BatchJob&) = delete;
 
-  // Reads every row of `source` into memory. Warnings about the source and
-  // every bad row ("name:line: reason") go to `diag` as they are met.
-  // Returns an error on an I/O error, or (strict) at the first bad row: then
-  // strict_failure() is true and the status message is the row's message.
+  // Reads a log file (plain or gzip) in `format`. Warnings and every bad
+  // record ("name:line: reason", or "name: record N at byte B: reason" for
+  // protobuf) go to `diag`, in log order, once the file is read. Returns an
+  // error on an I/O error or a bad CSV header, or (strict) when the file
+  // has a bad record: then strict_failure() is true, only the first bad
+  // record is reported, and the status message is its message. May be
+  // called for several files: they form one log.
+  absl::Status ReadFile(const std::string& path, io::LogFormat format,
+                        std::ostream* diag);
+  // The same for bytes held in memory (gzip bytes are inflated); `name` is
+  // used in messages.
+  absl::Status ReadBytes(std::string bytes, std::string name,
+                         io::LogFormat format, std::ostream* diag);
+  // Reads every row of a CSV stream source (one thread), reporting bad rows
+  // as they come.
   absl::Status Read(io::EventSource* source, std::ostream* diag);
 
-  // Scores the rows read and writes members.jsonl and changes.jsonl lines.
-  // Call once, after Read.
+  // Scores the rows read and writes the members (JSON Lines or CSV, by
+  // options.members_format) and changes.jsonl. Call once, after reading.
   absl::Status Score(std::ostream* members_out, std::ostream* changes_out);
 
   bool strict_failure() const { return strict_failure_; }
   const BatchSummary& summary() const { return summary_; }
+  MemoryUse memory_use() const;
   // The closing report for people: rows read, events applied, rejected by
   // reason, members, flags raised.
   std::string SummaryText() const;
 
  private:
-  struct Row;
-  class Arena;
-  struct MemberOutput {
-    std::string member_line;
-    std::string change_lines;
-  };
-
-  void StoreRow(const io::EventRecord& record);
-  // Scores the members of partition `part` (all of them with one thread)
-  // into outputs_.
-  void ScorePartition(int part, StoreStats* stats);
-
-  std::shared_ptr<const Model> model_;
-  BatchOptions options_;
+  class Impl;
+  std::unique_ptr<Impl> impl_;
   BatchSummary summary_;
   bool strict_failure_ = false;
-  bool read_done_ = false;
-  std::unique_ptr<Arena> arena_;
-  // After Read: the rows in the order they are applied, member by member in
-  // member_id byte order; the rows of members_[m] are
-  // rows_[member_rows_begin_[m], member_rows_begin_[m + 1]).
-  std::vector<Row> rows_;
-  std::vector<KeyValue> pairs_;              // attrs and profiles of rows_
-  std::vector<std::string_view> members_;    // distinct member ids
-  std::vector<uint32_t> member_rows_begin_;
-  std::vector<MemberOutput> outputs_;        // parallel to members_
-  std::string source_name_;
-  bool has_max_time_ = false;
-  int64_t max_time_ = 0;
 };
 
 }  // namespace leadscore::batch

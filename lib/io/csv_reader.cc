@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "lib/base/strings.h"
 #include "lib/io/time_parse.h"
 
 namespace leadscore::io {
@@ -289,11 +290,8 @@ bool CsvRecordReader::Next(CsvRecord* record) {
 }
 
 // ---------------------------------------------------------------------------
-// CsvEventSource
+// Cells and columns
 
-namespace {
-
-// A cell shown in a message: at most 40 bytes, control characters as '?'.
 std::string ShowCell(std::string_view cell) {
   std::string out = "\"";
   const size_t n = std::min<size_t>(cell.size(), 40);
@@ -306,7 +304,7 @@ std::string ShowCell(std::string_view cell) {
   return out;
 }
 
-bool ParseDouble(std::string_view text, double* out) {
+bool ParseValueText(std::string_view text, double* out) {
   if (text.empty()) return false;
   const char* b = text.data();
   const char* e = b + text.size();
@@ -322,7 +320,173 @@ bool ParseDouble(std::string_view text, double* out) {
   return ec == std::errc();
 }
 
+absl::Status MapCsvHeader(const std::vector<std::string_view>& names,
+                          std::string_view source, int64_t line,
+                          std::vector<CsvColumn>* columns,
+                          std::vector<std::string>* warnings) {
+  using Kind = CsvColumn::Kind;
+  static const auto* const kNames =
+      new absl::flat_hash_map<absl::string_view, Kind>{
+          {"event_id", Kind::kEventId},     {"member_id", Kind::kMemberId},
+          {"time", Kind::kTime},            {"type", Kind::kType},
+          {"value", Kind::kValue},          {"group_id", Kind::kGroupId},
+          {"channel", Kind::kChannel},      {"account_id", Kind::kAccountId},
+      };
+  const absl::string_view src = AsAbsl(source);
+  absl::flat_hash_map<std::string, size_t> seen;
+  columns->assign(names.size(), CsvColumn());
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string_view name = names[i];
+    CsvColumn& col = (*columns)[i];
+    if (auto it = kNames->find(AsAbsl(name)); it != kNames->end()) {
+      col.kind = it->second;
+    } else if (name.size() > 5 && name.substr(0, 5) == "attr.") {
+      col.kind = Kind::kAttr;
+      col.key = std::string(name.substr(5));
+    } else if (name.size() > 8 && name.substr(0, 8) == "profile.") {
+      col.kind = Kind::kProfile;
+      col.key = std::string(name.substr(8));
+    } else {
+      col.kind = Kind::kIgnored;
+      warnings->push_back(absl::StrCat(src, ":", line,
+                                       ": warning: unknown column ",
+                                       ShowCell(name), " ignored"));
+      continue;
+    }
+    if (auto [it, inserted] = seen.emplace(std::string(name), i); !inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(src, ":", line, ": column ", ShowCell(name),
+                       " appears twice (columns ", it->second + 1, " and ",
+                       i + 1, ")"));
+    }
+  }
+  for (const char* required : {"member_id", "time"}) {
+    if (!seen.contains(required)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(src, ":", line, ": the header has no ", required,
+                       " column (member_id and time are required)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Whole milliseconds with at most 18 digits (no sign): the common case,
+// without the general parser.
+inline bool FastMillis(std::string_view cell, int64_t* out) {
+  if (cell.empty() || cell.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : cell) {
+    const unsigned d = static_cast<unsigned char>(c) - '0';
+    if (d > 9) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
 }  // namespace
+
+void MapCsvCells(const std::vector<CsvColumn>& columns,
+                 const std::string_view* cells, size_t num_cells,
+                 std::string_view record_error, RawEvent* r) {
+  using Kind = CsvColumn::Kind;
+  if (!record_error.empty() || num_cells != columns.size()) {
+    // A malformed record: only the columns that say whose event it was are
+    // read, by position as far as the record goes, so that the rejection
+    // can name the member, the event and its time.
+    if (!record_error.empty()) {
+      r->error.assign(record_error.data(), record_error.size());
+    } else {
+      r->error = absl::StrCat("wrong column count: ", num_cells,
+                              num_cells == 1 ? " field" : " fields",
+                              ", the header has ", columns.size());
+    }
+    for (size_t i = 0; i < columns.size() && i < num_cells; ++i) {
+      const std::string_view cell = cells[i];
+      switch (columns[i].kind) {
+        case Kind::kEventId:
+          r->event_id = cell;
+          break;
+        case Kind::kMemberId:
+          r->member_id = cell;
+          break;
+        case Kind::kTime:
+          if (auto t = ParseTimeMillis(cell); t.ok()) {
+            r->has_time = true;
+            r->time = *t;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    return;
+  }
+  for (size_t i = 0; i < num_cells; ++i) {
+    const std::string_view cell = cells[i];
+    const CsvColumn& col = columns[i];
+    switch (col.kind) {
+      case Kind::kIgnored:
+        break;
+      case Kind::kEventId:
+        r->event_id = cell;
+        break;
+      case Kind::kMemberId:
+        r->member_id = cell;
+        break;
+      case Kind::kType:
+        r->type = cell;
+        break;
+      case Kind::kGroupId:
+        r->group_id = cell;
+        break;
+      case Kind::kChannel:
+        r->channel = cell;
+        break;
+      case Kind::kAccountId:
+        r->account_id = cell;
+        break;
+      case Kind::kTime:
+        if (cell.empty()) break;
+        if (FastMillis(cell, &r->time)) {
+          r->has_time = true;
+        } else if (auto t = ParseTimeMillis(cell); t.ok()) {
+          r->has_time = true;
+          r->time = *t;
+        } else if (r->error.empty()) {
+          r->error = absl::StrCat("bad time ", ShowCell(cell), ": ",
+                                  t.status().message());
+        }
+        break;
+      case Kind::kValue:
+        if (cell.empty()) break;
+        if (!ParseValueText(cell, &r->value)) {
+          r->value = 0;
+          if (r->error.empty()) {
+            r->error = absl::StrCat("bad value ", ShowCell(cell), ": not a number");
+          }
+        }
+        break;
+      case Kind::kAttr:
+        if (!cell.empty()) r->attrs.push_back({col.key, cell});
+        break;
+      case Kind::kProfile:
+        if (!cell.empty()) r->profile.push_back({col.key, cell});
+        break;
+    }
+  }
+  if (!r->error.empty()) return;
+  if (r->member_id.empty()) {
+    r->error = "empty member_id";
+  } else if (!r->has_time) {
+    r->error = "no time";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// CsvEventSource
 
 CsvEventSource::CsvEventSource(std::unique_ptr<CsvRecordReader> records,
                                std::string name)
@@ -356,48 +520,9 @@ absl::Status CsvEventSource::ReadHeader() {
     return absl::InvalidArgumentError(
         absl::StrCat(name_, ":", csv_.line, ": bad header row: ", csv_.error));
   }
-  static const auto* const kNames =
-      new absl::flat_hash_map<std::string_view, Column>{
-          {"event_id", Column::kEventId},     {"member_id", Column::kMemberId},
-          {"time", Column::kTime},            {"type", Column::kType},
-          {"value", Column::kValue},          {"group_id", Column::kGroupId},
-          {"channel", Column::kChannel},      {"account_id", Column::kAccountId},
-      };
-  absl::flat_hash_map<std::string, size_t> seen;
-  columns_.resize(csv_.size());
-  for (size_t i = 0; i < csv_.size(); ++i) {
-    const std::string_view name = csv_.field(i);
-    ColumnInfo& col = columns_[i];
-    if (auto it = kNames->find(name); it != kNames->end()) {
-      col.kind = it->second;
-    } else if (name.size() > 5 && name.substr(0, 5) == "attr.") {
-      col.kind = Column::kAttr;
-      col.key = std::string(name.substr(5));
-    } else if (name.size() > 8 && name.substr(0, 8) == "profile.") {
-      col.kind = Column::kProfile;
-      col.key = std::string(name.substr(8));
-    } else {
-      col.kind = Column::kIgnored;
-      warnings_.push_back(absl::StrCat(name_, ":", csv_.line,
-                                       ": warning: unknown column ",
-                                       ShowCell(name), " ignored"));
-      continue;
-    }
-    if (auto [it, inserted] = seen.emplace(std::string(name), i); !inserted) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name_, ":", csv_.line, ": column ", ShowCell(name),
-                       " appears twice (columns ", it->second + 1, " and ",
-                       i + 1, ")"));
-    }
-  }
-  for (const char* required : {"member_id", "time"}) {
-    if (!seen.contains(required)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name_, ":", csv_.line, ": the header has no ", required,
-                       " column (member_id and time are required)"));
-    }
-  }
-  return absl::OkStatus();
+  std::vector<std::string_view> names;
+  for (size_t i = 0; i < csv_.size(); ++i) names.push_back(csv_.field(i));
+  return MapCsvHeader(names, name_, csv_.line, &columns_, &warnings_);
 }
 
 bool CsvEventSource::Next(EventRecord* record) {
@@ -410,93 +535,22 @@ bool CsvEventSource::Next(EventRecord* record) {
 }
 
 void CsvEventSource::MapRecord(EventRecord* r) {
-  if (!csv_.error.empty() || csv_.size() != columns_.size()) {
-    // A malformed record: only the columns that say whose event it was are
-    // read, by position as far as the record goes, so that the rejection
-    // can name the member, the event and its time.
-    r->error = !csv_.error.empty()
-                   ? csv_.error
-                   : absl::StrCat("wrong column count: ", csv_.size(),
-                                  csv_.size() == 1 ? " field" : " fields",
-                                  ", the header has ", columns_.size());
-    for (size_t i = 0; i < columns_.size() && i < csv_.size(); ++i) {
-      const std::string_view cell = csv_.field(i);
-      switch (columns_[i].kind) {
-        case Column::kEventId:
-          r->event_id.assign(cell.data(), cell.size());
-          break;
-        case Column::kMemberId:
-          r->member_id.assign(cell.data(), cell.size());
-          break;
-        case Column::kTime:
-          if (auto t = ParseTimeMillis(cell); t.ok()) {
-            r->has_time = true;
-            r->time = *t;
-          }
-          break;
-        default:
-          break;
-      }
-    }
-    return;
-  }
-  for (size_t i = 0; i < columns_.size(); ++i) {
-    const std::string_view cell = csv_.field(i);
-    const ColumnInfo& col = columns_[i];
-    switch (col.kind) {
-      case Column::kIgnored:
-        break;
-      case Column::kEventId:
-        r->event_id.assign(cell.data(), cell.size());
-        break;
-      case Column::kMemberId:
-        r->member_id.assign(cell.data(), cell.size());
-        break;
-      case Column::kType:
-        r->type.assign(cell.data(), cell.size());
-        break;
-      case Column::kGroupId:
-        r->group_id.assign(cell.data(), cell.size());
-        break;
-      case Column::kChannel:
-        r->channel.assign(cell.data(), cell.size());
-        break;
-      case Column::kAccountId:
-        r->account_id.assign(cell.data(), cell.size());
-        break;
-      case Column::kTime:
-        if (cell.empty()) break;
-        if (auto t = ParseTimeMillis(cell); t.ok()) {
-          r->has_time = true;
-          r->time = *t;
-        } else if (r->error.empty()) {
-          r->error = absl::StrCat("bad time ", ShowCell(cell), ": ",
-                                  t.status().message());
-        }
-        break;
-      case Column::kValue:
-        if (cell.empty()) break;
-        if (!ParseDouble(cell, &r->value)) {
-          r->value = 0;
-          if (r->error.empty()) {
-            r->error = absl::StrCat("bad value ", ShowCell(cell), ": not a number");
-          }
-        }
-        break;
-      case Column::kAttr:
-        if (!cell.empty()) r->AddAttr(col.key, cell);
-        break;
-      case Column::kProfile:
-        if (!cell.empty()) r->AddProfile(col.key, cell);
-        break;
-    }
-  }
-  if (!r->error.empty()) return;
-  if (r->member_id.empty()) {
-    r->error = "empty member_id";
-  } else if (!r->has_time) {
-    r->error = "no time";
-  }
+  cells_.clear();
+  for (size_t i = 0; i < csv_.size(); ++i) cells_.push_back(csv_.field(i));
+  raw_.Clear();
+  MapCsvCells(columns_, cells_.data(), cells_.size(), csv_.error, &raw_);
+  r->error = raw_.error;
+  r->event_id.assign(raw_.event_id.data(), raw_.event_id.size());
+  r->member_id.assign(raw_.member_id.data(), raw_.member_id.size());
+  r->has_time = raw_.has_time;
+  r->time = raw_.time;
+  r->type.assign(raw_.type.data(), raw_.type.size());
+  r->account_id.assign(raw_.account_id.data(), raw_.account_id.size());
+  r->group_id.assign(raw_.group_id.data(), raw_.group_id.size());
+  r->channel.assign(raw_.channel.data(), raw_.channel.size());
+  r->value = raw_.value;
+  for (const KeyValue& kv : raw_.attrs) r->AddAttr(kv.key, kv.value);
+  for (const KeyValue& kv : raw_.profile) r->AddProfile(kv.key, kv.value);
 }
 
 // ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "leadscore/event.h"
+#include "lib/io/raw_event.h"
 
 namespace leadscore::io {
 
@@ -75,9 +76,41 @@ class EventSource {
   virtual const std::vector<std::string>& warnings() const = 0;
 };
 
-// Opens a log by its file name (today: CSV only).
+// Opens a CSV log by its file name, as a stream of records. (The batch job
+// reads every format through the faster readers of csv_chunk.h,
+// jsonl_reader.h and pb_reader.h.)
 absl::StatusOr<std::unique_ptr<EventSource>> OpenEventSource(
     const std::string& path);
+
+// ---------------------------------------------------------------------------
+// The columns of a CSV log, shared by the stream reader below and the chunk
+// reader of csv_chunk.h.
+
+struct CsvColumn {
+  enum class Kind : uint8_t {
+    kIgnored, kEventId, kMemberId, kTime, kType, kValue, kGroupId, kChannel,
+    kAccountId, kAttr, kProfile,
+  };
+  Kind kind = Kind::kIgnored;
+  std::string key;  // attr / profile key
+};
+
+// Maps a header row (its cells) onto columns. Unknown columns are ignored
+// with a warning ("SOURCE:LINE: warning: ..."); a repeated column, or no
+// member_id or time column, is an error naming SOURCE:LINE.
+absl::Status MapCsvHeader(const std::vector<std::string_view>& names,
+                          std::string_view source, int64_t line,
+                          std::vector<CsvColumn>* columns,
+                          std::vector<std::string>* warnings);
+
+// Maps the cells of one data record onto `out` (whose other fields are left
+// as they are). `record_error`: the record is malformed (bad quoting) and
+// this says why. A malformed record, or one with another number of cells
+// than columns, is a bad record of which only event_id, member_id and time
+// are read, by position.
+void MapCsvCells(const std::vector<CsvColumn>& columns,
+                 const std::string_view* cells, size_t num_cells,
+                 std::string_view record_error, RawEvent* out);
 
 // ---------------------------------------------------------------------------
 // CSV
@@ -175,24 +208,17 @@ class CsvEventSource : public EventSource {
   }
 
  private:
-  enum class Column : uint8_t {
-    kIgnored, kEventId, kMemberId, kTime, kType, kValue, kGroupId, kChannel,
-    kAccountId, kAttr, kProfile,
-  };
-  struct ColumnInfo {
-    Column kind = Column::kIgnored;
-    std::string key;  // attr / profile key
-  };
-
   CsvEventSource(std::unique_ptr<CsvRecordReader> records, std::string name);
   absl::Status ReadHeader();
   void MapRecord(EventRecord* record);
 
   std::unique_ptr<CsvRecordReader> records_;
   std::string name_;
-  std::vector<ColumnInfo> columns_;
+  std::vector<CsvColumn> columns_;
   std::vector<std::string> warnings_;
   CsvRecord csv_;
+  std::vector<std::string_view> cells_;
+  RawEvent raw_;
   int64_t next_row_ = 0;
 };
 

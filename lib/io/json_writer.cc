@@ -99,6 +99,26 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+void AppendUtf8(std::string* out, std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && static_cast<unsigned char>(s[j]) < 0x80) ++j;
+    out->append(s.data() + i, j - i);
+    i = j;
+    if (i == s.size()) break;
+    size_t skip = 0;
+    const size_t len = Utf8SequenceLength(s, i, &skip);
+    if (len > 0) {
+      out->append(s.data() + i, len);
+      i += len;
+    } else {
+      out->append(kReplacement);
+      i += skip;
+    }
+  }
+}
+
 void AppendJsonDouble(std::string* out, double v) {
   if (!std::isfinite(v)) {
     out->append("null");

@@ -18,6 +18,10 @@ namespace leadscore::io {
 // U+FFFD, one per maximal ill-formed subsequence (as Unicode recommends).
 void AppendJsonString(std::string* out, std::string_view s);
 
+// Appends `s` as is when it is valid UTF-8; else with each maximal
+// ill-formed subsequence replaced by U+FFFD, as AppendJsonString does.
+void AppendUtf8(std::string* out, std::string_view s);
+
 // Appends a double as the shortest text that reads back to the same value
 // ("12.5", "1e+21", "-0"); non-finite values are written as null.
 void AppendJsonDouble(std::string* out, double v);
