@@ -557,9 +557,7 @@ class Compiler {
     fit_ctx.scores = fit_ctx.counters = fit_ctx.tags = fit_ctx.stage =
         fit_ctx.time = false;
     for (int i = 0; i < p_.fit_size(); ++i) {
-      fit_ctx.where = absl::StrCat(
-          "fit rule '", p_.fit(i).name(),
-          "' (fit rules see only member attributes)");
+      fit_ctx.where = absl::StrCat("fit rule '", p_.fit(i).name(), "'");
       m_->fits[i].when = Condition(p_.fit(i).when(),
                                    absl::StrCat("fit[", i, "].when"), fit_ctx);
     }
@@ -595,8 +593,7 @@ class Compiler {
         formula_ctx.stage = formula_ctx.time = false;
     for (int i = 0; i < p_.score_size(); ++i) {
       if (!m_->scores[i].derived) continue;
-      formula_ctx.where = absl::StrCat("the formula of score '", p_.score(i).name(),
-                                       "' (formulas read only scores)");
+      formula_ctx.where = absl::StrCat("the formula of score '", p_.score(i).name(), "'");
       m_->scores[i].formula =
           Condition(p_.score(i).formula(), absl::StrCat("score[", i, "].formula"),
                     formula_ctx, expr::Want::kNumber);
