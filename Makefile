@@ -39,3 +39,33 @@ fuzz: deps
 .PHONY: sanitize
 sanitize: deps
 	@bash scripts/sanitize.sh
+
+# --- Benchmarks (docs/performance.md). Not part of `make test` or CI. -------
+# Built in their own Release tree, BENCH_BUILD (default build-bench/).
+BENCH_BUILD ?= build-bench
+
+.PHONY: bench-build bench bench-quick bench-smoke compare
+
+bench-build: deps
+	@bash scripts/bench-deps.sh micro
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	  -DLEADSCORE_BUILD_BENCHMARKS=ON -DLEADSCORE_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+
+# Every micro benchmark at full size (several minutes).
+bench: bench-build
+	@bash bench/run_micro.sh $(BENCH_BUILD)
+
+# A short subset, under a minute: run before and after a change.
+bench-quick: bench-build
+	@bash bench/quick.sh $(BENCH_BUILD)
+
+# Each benchmark binary once with tiny sizes (a smoke test, ctest -L bench).
+bench-smoke: bench-build
+	cd $(BENCH_BUILD) && ctest -L bench --output-on-failure
+
+# leadscore vs DuckDB vs SQLite; writes bench/results/compare.{md,svg,json}.
+# SIZES="1000000 2000000" REPS=3 make compare for a quicker run.
+compare: bench-build
+	@bash scripts/bench-deps.sh compare
+	@bash bench/compare/run.sh $(BENCH_BUILD)
