@@ -436,12 +436,19 @@ void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
     // points granted and decayed through other arithmetic) must tie, whatever
     // the last bits of floating point say.
     const auto& names = m_.contributor_names;
-    std::sort(reasons_.begin(), reasons_.end(),
-              [&](const FlagReason& a, const FlagReason& b) {
-                double ka = SortKey(a.points), kb = SortKey(b.points);
-                if (ka != kb) return ka > kb;
-                return names[a.contributor] < names[b.contributor];
+    reason_keys_.clear();
+    for (size_t i = 0; i < reasons_.size(); ++i) {
+      reason_keys_.push_back({SortKey(reasons_[i].points), i});
+    }
+    std::sort(reason_keys_.begin(), reason_keys_.end(),
+              [&](const std::pair<double, size_t>& a, const std::pair<double, size_t>& b) {
+                if (a.first != b.first) return a.first > b.first;
+                return names[reasons_[a.second].contributor] <
+                       names[reasons_[b.second].contributor];
               });
+    sorted_reasons_.clear();
+    for (const auto& k : reason_keys_) sorted_reasons_.push_back(reasons_[k.second]);
+    reasons_.swap(sorted_reasons_);
     if (reasons_.size() > static_cast<size_t>(fd.top_reasons)) {
       reasons_.resize(fd.top_reasons);
     }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "leadscore/changes.h"
@@ -61,6 +62,8 @@ class Engine {
   std::vector<uint8_t> visited_;   // scratch: stages visited in an evaluation
   std::vector<double> score_buf_;  // scratch: scores of a flag raise
   std::vector<FlagReason> reasons_;
+  std::vector<FlagReason> sorted_reasons_;                // scratch
+  std::vector<std::pair<double, size_t>> reason_keys_;    // scratch: key, index
 };
 
 }  // namespace leadscore::internal
