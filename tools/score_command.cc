@@ -21,6 +21,7 @@
 #include "lib/io/input.h"
 #include "lib/io/time_parse.h"
 #include "tools/cli.h"
+#include "tools/log_args.h"
 
 namespace leadscore::cli {
 
@@ -84,11 +85,9 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 int RunScore(const std::vector<std::string>& words) {
-  const ParsedArgs args = ParseArgs(
-      words,
-      {"model", "events", "format", "as-of", "order", "threads", "members-out",
-       "changes-out"},
-      {"strict", "quiet"}, {"events"});
+  std::set<std::string> value_options = kLogValueOptions;
+  value_options.insert({"model", "members-out", "changes-out"});
+  const ParsedArgs args = ParseArgs(words, value_options, kLogSwitches, {"events"});
   if (args.help) {
     std::cout << kScoreUsage;
     return kExitOk;
@@ -99,56 +98,14 @@ int RunScore(const std::vector<std::string>& words) {
       return UsageError("score", std::string("missing --") + required);
     }
   }
-
-  batch::BatchOptions options;
-  options.strict = args.switches.count("strict") > 0;
-  options.threads = static_cast<int>(
-      std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
-                                      batch::kMaxThreads)));
-  if (args.has("as-of")) {
-    auto t = io::ParseTimeMillis(args.values.at("as-of"));
-    if (!t.ok()) {
-      return UsageError("score", "bad --as-of \"" + args.values.at("as-of") +
-                                     "\": " + std::string(t.status().message()));
-    }
-    options.as_of = *t;
-  }
-  if (args.has("order")) {
-    const std::string& order = args.values.at("order");
-    if (order == "time") {
-      options.order = batch::Order::kTime;
-    } else if (order == "arrival") {
-      options.order = batch::Order::kArrival;
-    } else {
-      return UsageError("score", "bad --order \"" + order +
-                                     "\": expected time or arrival");
-    }
-  }
-  if (args.has("threads")) {
-    const std::string& text = args.values.at("threads");
-    int n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || n < 1 ||
-        n > batch::kMaxThreads) {
-      return UsageError("score", "bad --threads \"" + text +
-                                     "\": expected a number from 1 to " +
-                                     std::to_string(batch::kMaxThreads));
-    }
-    options.threads = n;
-  }
-  bool forced_format = false;
-  io::LogFormat format = io::LogFormat::kCsv;
-  if (args.has("format")) {
-    if (!io::ParseLogFormat(args.values.at("format"), &format)) {
-      return UsageError("score", "bad --format \"" + args.values.at("format") +
-                                     "\": expected csv, jsonl or pb");
-    }
-    forced_format = true;
+  LogArgs log;
+  if (std::string error = ParseLogArgs(args, &log); !error.empty()) {
+    return UsageError("score", error);
   }
   const std::string& members_path = args.values.at("members-out");
   const std::string& changes_path = args.values.at("changes-out");
   if (EndsWith(members_path, ".csv")) {
-    options.members_format = batch::MembersFormat::kCsv;
+    log.options.members_format = batch::MembersFormat::kCsv;
   }
 
   // The model: every problem, one "file:line:col: message" per line.
@@ -159,58 +116,25 @@ int RunScore(const std::vector<std::string>& words) {
     return kExitError;
   }
 
-  auto paths = io::ExpandEventPaths(args.lists.at("events"));
-  if (!paths.ok()) {
-    std::cerr << "leadscore score: " << paths.status().message() << "\n";
-    return kExitError;
-  }
-  int64_t total_bytes = 0;
-  for (const std::string& path : *paths) {
-    struct stat st;
-    if (stat(path.c_str(), &st) == 0) total_bytes += st.st_size;
-  }
-
-  std::unique_ptr<batch::Progress> progress;
-  if (args.switches.count("quiet") == 0) {
-    double interval = 5;
-    if (const char* env = std::getenv("LEADSCORE_PROGRESS_INTERVAL")) {
-      interval = std::atof(env);
-    }
-    progress = std::make_unique<batch::Progress>(stderr, isatty(2) != 0, interval);
-    options.progress = progress.get();
-    progress->Start(total_bytes);
-  }
-
-  batch::BatchJob job(*model, options);
-  for (const std::string& path : *paths) {
-    const io::LogFormat f = forced_format ? format : io::FormatFromPath(path);
-    if (absl::Status s = job.ReadFile(path, f, &std::cerr); !s.ok()) {
-      if (progress != nullptr) progress->Stop();
-      if (job.strict_failure()) {
-        std::cerr << "leadscore score: stopped at the first bad row (--strict)\n";
-        return kExitStrict;
-      }
-      std::cerr << "leadscore score: " << s.message() << "\n";
-      return kExitError;
-    }
-  }
-
+  LogRun run(*model, log);
+  if (int code = run.Read("score"); code != kExitOk) return code;
+  batch::BatchJob& job = run.job();
   std::ofstream members(members_path, std::ios::binary | std::ios::trunc);
   if (!members) {
-    if (progress != nullptr) progress->Stop();
+    run.StopProgress();
     std::cerr << "leadscore score: cannot write " << members_path << ": "
               << std::strerror(errno) << "\n";
     return kExitError;
   }
   std::ofstream changes(changes_path, std::ios::binary | std::ios::trunc);
   if (!changes) {
-    if (progress != nullptr) progress->Stop();
+    run.StopProgress();
     std::cerr << "leadscore score: cannot write " << changes_path << ": "
               << std::strerror(errno) << "\n";
     return kExitError;
   }
   absl::Status s = job.Score(&members, &changes);
-  if (progress != nullptr) progress->Stop();
+  run.StopProgress();
   if (!s.ok()) {
     std::cerr << "leadscore score: " << s.message() << " (" << members_path
               << ", " << changes_path << ")\n";

@@ -602,6 +602,8 @@ class BatchJob::Impl {
                           BatchSummary* summary, bool* strict_failure);
   absl::Status Score(std::ostream* members_out, std::ostream* changes_out,
                      BatchSummary* summary);
+  absl::Status Visit(const std::vector<ScoreVisitor*>& visitors,
+                     BatchSummary* summary);
   MemoryUse memory_use() const;
   std::atomic<int64_t>* progress_bytes() {
     return options_.progress == nullptr ? nullptr
@@ -623,9 +625,14 @@ class BatchJob::Impl {
   std::string BadMessage(const Part& part, const BadRecord& bad) const;
   void Emit(std::ostream* diag, const std::string& text);
   void Group(int p, Partition* out);
+  // Groups the partitions and merges their members in member_id order.
+  std::vector<MemberRef> Prepare(BatchSummary* summary, PhaseTimer* timer);
+  void SumStats(const std::vector<StoreStats>& stats, BatchSummary* summary);
+  // Scores one member; changes go to `sink`. The member read at the as-of
+  // time goes to `members_text` or, when `visitor` is set, to the visitor.
   void ScoreMember(const Partition& part, const MemberSpan& m,
-                   internal::Engine* engine, TextSink* sink,
-                   std::string* members_text, std::string* changes_text,
+                   internal::Engine* engine, ChangeSink* sink,
+                   ScoreVisitor* visitor, std::string* members_text,
                    StoreStats* stats);
 
   BuildContext build_context() {
@@ -1189,11 +1196,15 @@ void BatchJob::Impl::Group(int p, Partition* out) {
 }
 
 void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
-                                 internal::Engine* engine, TextSink* sink,
-                                 std::string* members_text,
-                                 std::string* changes_text, StoreStats* stats) {
+                                 internal::Engine* engine, ChangeSink* sink,
+                                 ScoreVisitor* visitor, std::string* members_text,
+                                 StoreStats* stats) {
   const std::string_view member_id(m.id.data(), m.id.size());
-  sink->set_out(changes_text);
+  if (visitor != nullptr) {
+    if (!visitor->Wants(member_id)) return;
+    visitor->BeginMember(member_id);
+    engine->set_tracer(visitor->tracer());
+  }
   std::unique_ptr<internal::MemberState> state;
   std::vector<KeyValue> pairs;
   auto reject = [&](const EventRec& rec, std::string_view event_id,
@@ -1266,6 +1277,17 @@ void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
     }
     engine->Apply(state.get(), e, *dispatch_[rec.type], is_new, sink, stats);
   }
+  if (visitor != nullptr) {
+    engine->set_tracer(nullptr);
+    if (state != nullptr && has_as_of_) {
+      engine->Advance(state.get(), as_of_, sink, stats);
+      const MemberView view = engine->Read(*state, as_of_);
+      visitor->EndMember(member_id, &view);
+    } else {
+      visitor->EndMember(member_id, nullptr);
+    }
+    return;
+  }
   if (state != nullptr && has_as_of_) {
     engine->Advance(state.get(), as_of_, sink, stats);
     const MemberView view = engine->Read(*state, as_of_);
@@ -1277,9 +1299,8 @@ void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
   }
 }
 
-absl::Status BatchJob::Impl::Score(std::ostream* members_out,
-                                   std::ostream* changes_out,
-                                   BatchSummary* summary) {
+std::vector<MemberRef> BatchJob::Impl::Prepare(BatchSummary* summary,
+                                               PhaseTimer* timer) {
   has_as_of_ = options_.as_of.has_value() || has_max_time_;
   as_of_ = options_.as_of.has_value() ? *options_.as_of : max_time_;
   summary->has_as_of = has_as_of_;
@@ -1299,11 +1320,10 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
     }
   }
 
-  PhaseTimer timer;
   // Group each partition.
   grouped_.resize(partitions_);
   ParallelFor(options_.threads, partitions_, [&](int p) { Group(p, &grouped_[p]); });
-  timer.Mark("group");
+  timer->Mark("group");
 
   // Every member in member_id order.
   std::vector<MemberRef> all;
@@ -1334,8 +1354,62 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
     }
   }
   members_ = static_cast<int64_t>(all.size());
-  timer.Mark("merge");
+  timer->Mark("merge");
   if (options_.progress != nullptr) options_.progress->StartScoring(members_);
+  return all;
+}
+
+void BatchJob::Impl::SumStats(const std::vector<StoreStats>& stats,
+                              BatchSummary* summary) {
+  StoreStats& total = summary->stats;
+  total = StoreStats();
+  for (const StoreStats& s : stats) {
+    total.events_applied += s.events_applied;
+    for (int r = 0; r < kNumRejectReasons; ++r) total.rejected[r] += s.rejected[r];
+    total.members += s.members;
+    total.flags_raised += s.flags_raised;
+  }
+}
+
+absl::Status BatchJob::Impl::Visit(const std::vector<ScoreVisitor*>& visitors,
+                                   BatchSummary* summary) {
+  if (visitors.size() != static_cast<size_t>(options_.threads)) {
+    return absl::InvalidArgumentError("one visitor per thread is needed");
+  }
+  PhaseTimer timer;
+  const std::vector<MemberRef> all = Prepare(summary, &timer);
+  const internal::CompiledModel& cm = model_->compiled();
+  constexpr size_t kBlock = 1024;
+  const size_t num_blocks = (all.size() + kBlock - 1) / kBlock;
+  std::vector<StoreStats> stats(visitors.size());
+  std::atomic<size_t> next{0};
+  ParallelFor(options_.threads, options_.threads, [&](int t) {
+    internal::Engine engine(cm);
+    for (;;) {
+      const size_t b = next.fetch_add(1);
+      if (b >= num_blocks) break;
+      const size_t end = std::min(all.size(), (b + 1) * kBlock);
+      for (size_t i = b * kBlock; i < end; ++i) {
+        const Partition& g = grouped_[all[i].partition];
+        ScoreMember(g, g.members[all[i].index], &engine, visitors[t], visitors[t],
+                    nullptr, &stats[t]);
+      }
+      if (options_.progress != nullptr) {
+        options_.progress->AddMembers(static_cast<int64_t>(end - b * kBlock));
+      }
+    }
+  });
+  timer.Mark("score");
+  SumStats(stats, summary);
+  return absl::OkStatus();
+}
+
+absl::Status BatchJob::Impl::Score(std::ostream* members_out,
+                                   std::ostream* changes_out,
+                                   BatchSummary* summary) {
+  PhaseTimer timer;
+  const std::vector<MemberRef> all = Prepare(summary, &timer);
+  const internal::CompiledModel& cm = model_->compiled();
 
   if (options_.members_format == MembersFormat::kCsv) {
     std::string header;
@@ -1361,8 +1435,9 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
     const size_t end = std::min(all.size(), (b + 1) * kBlock);
     for (size_t i = b * kBlock; i < end; ++i) {
       const Partition& g = grouped_[all[i].partition];
-      ScoreMember(g, g.members[all[i].index], engine, sink, &slot->members,
-                  &slot->changes, st);
+      sink->set_out(&slot->changes);
+      ScoreMember(g, g.members[all[i].index], engine, sink, nullptr,
+                  &slot->members, st);
     }
     if (options_.progress != nullptr) {
       options_.progress->AddMembers(static_cast<int64_t>(end - b * kBlock));
@@ -1427,14 +1502,7 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
   }
 
   timer.Mark("score");
-  StoreStats& total = summary->stats;
-  total = StoreStats();
-  for (const StoreStats& s : stats) {
-    total.events_applied += s.events_applied;
-    for (int r = 0; r < kNumRejectReasons; ++r) total.rejected[r] += s.rejected[r];
-    total.members += s.members;
-    total.flags_raised += s.flags_raised;
-  }
+  SumStats(stats, summary);
   members_out->flush();
   changes_out->flush();
   if (!*members_out || !*changes_out) {
@@ -1491,6 +1559,10 @@ absl::Status BatchJob::Read(io::EventSource* source, std::ostream* diag) {
 absl::Status BatchJob::Score(std::ostream* members_out,
                              std::ostream* changes_out) {
   return impl_->Score(members_out, changes_out, &summary_);
+}
+
+absl::Status BatchJob::Score(const std::vector<ScoreVisitor*>& visitors) {
+  return impl_->Visit(visitors, &summary_);
 }
 
 MemoryUse BatchJob::memory_use() const { return impl_->memory_use(); }

@@ -37,12 +37,32 @@
 #include "leadscore/event.h"
 #include "leadscore/model.h"
 #include "leadscore/store.h"
+#include "lib/engine/engine.h"
 #include "lib/io/csv_reader.h"
 #include "lib/io/input.h"
 
 namespace leadscore::batch {
 
 class Progress;
+
+// Receives what scoring produces, member by member, instead of the output
+// files (for tools that aggregate: explain, diff, report). One visitor per
+// scoring thread, used only by that thread; each visitor sees its members in
+// member_id order, and every member goes to exactly one visitor.
+class ScoreVisitor : public ChangeSink {
+ public:
+  // Whether to score this member at all.
+  virtual bool Wants(std::string_view member_id) { return true; }
+  // Before the member's first change.
+  virtual void BeginMember(std::string_view member_id) {}
+  // ChangeSink::OnChange: every change of the member, rejections included,
+  // in emission order (as in changes.jsonl).
+  // After the member's last change: the member read at the as-of time, or
+  // null when none of its events was accepted.
+  virtual void EndMember(std::string_view member_id, const MemberView* view) = 0;
+  // Engine internals while this member is scored (explain); null: none.
+  virtual internal::Tracer* tracer() { return nullptr; }
+};
 
 enum class Order {
   kTime,     // each member's rows by (time, row number): SEMANTICS.md batch
@@ -115,6 +135,10 @@ class BatchJob {
   // Scores the rows read and writes the members (JSON Lines or CSV, by
   // options.members_format) and changes.jsonl. Call once, after reading.
   absl::Status Score(std::ostream* members_out, std::ostream* changes_out);
+  // Scores the rows read into visitors instead: one per thread
+  // (visitors.size() must be options.threads). Call once, after reading,
+  // instead of the other Score.
+  absl::Status Score(const std::vector<ScoreVisitor*>& visitors);
 
   bool strict_failure() const { return strict_failure_; }
   const BatchSummary& summary() const { return summary_; }

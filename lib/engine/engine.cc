@@ -210,6 +210,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
                    bool is_new, ChangeSink* sink, StoreStats* stats) {
   // Step 2: time has passed.
   const int64_t tau = std::max(s->clock, e.time);
+  if (tracer_ != nullptr) tracer_->OnEvent(e, tau, is_new);
   if (!is_new) Evaluate(s, tau, sink, stats);
   DecayTo(s, tau);
 
@@ -234,8 +235,14 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
   }
   for (int r : d.rules) {
     const RuleDef& rd = m_.rules[r];
-    if (rd.once && s->once_done[rd.once_bit]) continue;
-    if (!Holds(rd.when, ctx)) continue;
+    if (rd.once && s->once_done[rd.once_bit]) {
+      if (tracer_ != nullptr) TraceSkip(r, RuleTrace::kOnceDone);
+      continue;
+    }
+    if (!Holds(rd.when, ctx)) {
+      if (tracer_ != nullptr) TraceSkip(r, RuleTrace::kConditionFalse);
+      continue;
+    }
     if (rd.once) s->once_done[rd.once_bit] = 1;
     double raw = rd.points;
     if (rd.has_cap) {
@@ -269,6 +276,15 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
     double granted = sd.Clamp(v + p) - v;
     s->scores[sd.slot] = v + granted;
     s->ledger[r] += granted;
+    if (tracer_ != nullptr) {
+      RuleTrace t;
+      t.rule = r;
+      t.points = rd.points;
+      t.after_cap = raw;
+      t.decayed = p;
+      t.granted = granted;
+      tracer_->OnRule(t);
+    }
   }
   for (int t : d.event_tags) {
     const TagDef& td = m_.tags[t];
@@ -322,6 +338,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
   // Step 5.
   Evaluate(s, tau, sink, stats);
   s->clock = tau;
+  if (tracer_ != nullptr) tracer_->OnApplied(*s, tau);
 
   if (s->dedup.size() >= s->dedup_prune_at) {
     const int64_t horizon = s->clock - m_.allowed_lateness_ms;
@@ -330,6 +347,14 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
                    s->dedup.end());
     s->dedup_prune_at = std::max<size_t>(32, 2 * s->dedup.size());
   }
+}
+
+void Engine::TraceSkip(int rule, RuleTrace::Outcome outcome) {
+  RuleTrace t;
+  t.rule = rule;
+  t.outcome = outcome;
+  t.points = m_.rules[rule].points;
+  tracer_->OnRule(t);
 }
 
 void Engine::Advance(MemberState* s, int64_t t, ChangeSink* sink,

@@ -21,6 +21,33 @@ namespace leadscore::internal {
 // Why an event is invalid, or null when it is not (section 1).
 const char* InvalidReason(const Event& e);
 
+// What one rule did with one event (for `leadscore explain`).
+struct RuleTrace {
+  enum Outcome : uint8_t {
+    kGranted,         // the rule applied (granted may still be 0)
+    kOnceDone,        // a `once` rule that already applied
+    kConditionFalse,  // its `when` did not hold
+  };
+  int rule = -1;  // index in CompiledModel::rules
+  Outcome outcome = kGranted;
+  double points = 0;     // the rule's points
+  double after_cap = 0;  // what the cap allowed (= points without a cap)
+  double decayed = 0;    // after_cap decayed from the event time to tau (late events)
+  double granted = 0;    // what the score gained: clamp(v + decayed) - v
+};
+
+// Receives the inside of Engine::Apply. Calls come in this order for each
+// accepted event: OnEvent, the changes of step 2 (through the sink), one
+// OnRule per rule dispatched for the event type, the changes of steps 4-5,
+// OnApplied. Null (the default) costs one test per rule.
+class Tracer {
+ public:
+  virtual ~Tracer() = default;
+  virtual void OnEvent(const Event& e, int64_t tau, bool is_new) = 0;
+  virtual void OnRule(const RuleTrace& t) = 0;
+  virtual void OnApplied(const MemberState& s, int64_t tau) = 0;
+};
+
 // Thread-compatible: one Engine per thread (it keeps scratch buffers).
 class Engine {
  public:
@@ -49,15 +76,20 @@ class Engine {
   // (also used when a state is restored, lib/state).
   void RecomputeFit(MemberState* s) const;
 
+  // Not owned; null: no tracing.
+  void set_tracer(Tracer* tracer) { tracer_ = tracer; }
+
  private:
   void Evaluate(MemberState* s, int64_t t, ChangeSink* sink, StoreStats* stats);
   void DecayTo(MemberState* s, int64_t t);
   bool ApplyProfile(MemberState* s, const Event& e) const;
+  void TraceSkip(int rule, RuleTrace::Outcome outcome);
   void Emit(ChangeSink* sink, Change& c) const {
     if (sink != nullptr) sink->OnChange(c);
   }
 
   const CompiledModel& m_;
+  Tracer* tracer_ = nullptr;
   std::vector<double> factor_;     // scratch: decay factor per score
   std::vector<uint8_t> visited_;   // scratch: stages visited in an evaluation
   std::vector<double> score_buf_;  // scratch: scores of a flag raise
