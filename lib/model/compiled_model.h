@@ -91,6 +91,7 @@ struct TransitionDef {
 
 struct FlagDef {
   std::string name;
+  std::string when_text;  // the source of `when` (for tools: its threshold)
   std::unique_ptr<expr::Program> when;
   std::unique_ptr<expr::Program> rearm;  // may be null
   int64_t cooldown_ms = 0;               // 0: none

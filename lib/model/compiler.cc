@@ -528,6 +528,7 @@ class Compiler {
       NameCheck(f.name(), path, "flag", &m_->flag_index, i);
       FlagDef d;
       d.name = f.name();
+      d.when_text = f.when();
       if (f.when().empty()) Error(path, absl::StrCat("flag '", f.name(), "' needs `when`"));
       int64_t c = Duration(f.cooldown(), path + ".cooldown", "cooldown");
       if (c > 0) d.cooldown_ms = c;
