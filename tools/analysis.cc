@@ -40,7 +40,9 @@ class Collector final : public batch::ScoreVisitor, public internal::Tracer {
         current_.stage_changes.push_back({c.time, c.from_stage, c.to_stage});
         break;
       case ChangeKind::kFlagRaised:
-        current_.raises.push_back({c.time, c.flag});
+        current_.raises.push_back(
+            {c.time, c.flag, std::vector<double>(c.scores.begin(), c.scores.end()),
+             std::vector<FlagReason>(c.reasons.begin(), c.reasons.end())});
         break;
       default:
         break;

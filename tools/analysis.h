@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "leadscore/changes.h"
 #include "leadscore/model.h"
 #include "leadscore/store.h"
 #include "lib/batch/batch.h"
@@ -21,6 +22,8 @@ namespace leadscore::cli {
 struct FlagRaise {
   int64_t time = 0;
   int flag = -1;
+  std::vector<double> scores;       // every score at the raise, model order
+  std::vector<FlagReason> reasons;  // its top reasons, largest first
 };
 
 struct StageChange {
