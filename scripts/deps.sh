@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libabsl-dev libprotobuf-dev protobuf-compiler
       libgtest-dev libgmock-dev libbenchmark-dev libre2-dev zlib1g-dev libsimdjson-dev python3
-      postgresql libpq-dev)
+      postgresql libpq-dev
+      chromium fonts-dejavu-core)  # tests/report_test.sh renders the HTML report
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -180,6 +180,7 @@ Threshold FlagThreshold(const Model& model, int flag) {
     t.found = true;
     t.score = score;
     t.value = std::strtod(number.c_str(), nullptr);
+    t.strict = op == ">";
     return t;
   }
   return t;
@@ -189,28 +190,46 @@ std::vector<CalibrationBand> MakeBands(double lo, double hi, bool has_threshold,
                                        double threshold, int max_bands) {
   std::vector<CalibrationBand> bands;
   if (!(hi >= lo) || !std::isfinite(lo) || !std::isfinite(hi)) return bands;
+  // Two bands always suffice (an edge may fall between lo and hi whatever
+  // the width); one may not.
+  if (max_bands < 2) max_bands = 2;
+  if (!std::isfinite(threshold)) has_threshold = false;
   double step;
   if (has_threshold && threshold > 0) {
     step = threshold / 4;
   } else {
-    const double range = std::max(hi - lo, 1e-9);
+    // All values equal: bands of a round width around them.
+    const double range = hi > lo ? hi - lo : std::max(10.0, std::fabs(hi));
     const double raw = range / 10;
     const double p = std::pow(10.0, std::floor(std::log10(raw)));
     step = raw <= p ? p : raw <= 2 * p ? 2 * p : raw <= 5 * p ? 5 * p : 10 * p;
   }
+  // Edges are origin + k * step: with a threshold the threshold is always an
+  // edge, even once the step has grown past it.
+  const double origin = has_threshold ? threshold : 0;
+  auto index = [&](double v, double st) { return std::floor((v - origin) / st); };
   auto count = [&](double st) {
-    return static_cast<int64_t>(std::floor(hi / st) - std::floor(lo / st)) + 1;
+    return static_cast<int64_t>(index(hi, st) - index(lo, st)) + 1;
   };
-  while (count(step) > max_bands) step *= 2;
-  const int64_t first = static_cast<int64_t>(std::floor(lo / step));
+  while (count(step) > max_bands && std::isfinite(step)) step *= 2;
+  const int64_t first = static_cast<int64_t>(index(lo, step));
   const int64_t n = count(step);
   for (int64_t k = 0; k < n; ++k) {
     CalibrationBand b;
-    b.lo = static_cast<double>(first + k) * step;
-    b.hi = static_cast<double>(first + k + 1) * step;
+    b.lo = origin + static_cast<double>(first + k) * step;
+    b.hi = origin + static_cast<double>(first + k + 1) * step;
     bands.push_back(b);
   }
   return bands;
+}
+
+size_t BandIndex(const std::vector<CalibrationBand>& bands, double value) {
+  if (bands.empty()) return 0;
+  // The last band whose lo is <= value (the first band for values below it).
+  auto it = std::upper_bound(
+      bands.begin(), bands.end(), value,
+      [](double v, const CalibrationBand& b) { return v < b.lo; });
+  return it == bands.begin() ? 0 : static_cast<size_t>(it - bands.begin()) - 1;
 }
 
 int Calibrate(std::shared_ptr<const Model> model, const LogArgs& log,
@@ -244,6 +263,7 @@ int Calibrate(std::shared_ptr<const Model> model, const LogArgs& log,
   LogArgs early = log;
   early.options.as_of = out->cutoff;
   early.quiet = true;
+  early.quiet_bad_rows = true;  // reported by the first read
   LogAnalysis at_cutoff;
   if (int code = AnalyzeLog(model, early, subcommand, AnalyzeOptions(), &at_cutoff);
       code != kExitOk) {
@@ -282,11 +302,8 @@ int Calibrate(std::shared_ptr<const Model> model, const LogArgs& log,
   }
   if (options.has_threshold) hi = std::max(hi, options.threshold);
   out->bands = MakeBands(lo, hi, options.has_threshold, options.threshold);
-  const double step = out->bands.empty() ? 1 : out->bands[0].hi - out->bands[0].lo;
   for (const auto& [score, converted] : points) {
-    size_t k = static_cast<size_t>(std::max<double>(
-        0, std::floor(score / step) - std::floor(out->bands[0].lo / step)));
-    k = std::min(k, out->bands.size() - 1);
+    const size_t k = BandIndex(out->bands, score);
     ++out->bands[k].members;
     out->bands[k].converted += converted;
     if (options.has_threshold) {

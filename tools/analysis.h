@@ -74,6 +74,7 @@ struct Threshold {
   bool found = false;
   int score = -1;  // model score index
   double value = 0;
+  bool strict = false;  // `>` rather than `>=`
 };
 Threshold FlagThreshold(const Model& model, int flag);
 
@@ -116,11 +117,19 @@ int Calibrate(std::shared_ptr<const Model> model, const LogArgs& log,
               const std::string& subcommand, const CalibrationOptions& options,
               const LogAnalysis& full, Calibration* out);
 
-// Score bands for values in [lo, hi]: edges at multiples of a round step
-// (a quarter of the threshold when there is one, so that the threshold is an
-// edge), at most `max_bands`.
+// Score bands [lo, hi) of one width that cover every value in [lo, hi], at
+// most `max_bands` of them (at least 2 are allowed: an edge may fall inside
+// any range). Without a threshold the width is a round step
+// (1, 2 or 5 times a power of ten, about a tenth of the range) and the edges
+// are its multiples; with one, the width is a quarter of the threshold (when
+// positive) and the edges are threshold + k * width, so that the threshold
+// is always an edge. The width doubles until the bands fit in max_bands.
 std::vector<CalibrationBand> MakeBands(double lo, double hi, bool has_threshold,
                                        double threshold, int max_bands = 16);
+
+// The band of `bands` (from MakeBands) that holds `value`: values below the
+// first band go to the first, values at or past the last band's hi to the last.
+size_t BandIndex(const std::vector<CalibrationBand>& bands, double value);
 
 }  // namespace leadscore::cli
 

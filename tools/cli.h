@@ -13,12 +13,21 @@ namespace leadscore::cli {
 constexpr int kExitOk = 0;
 constexpr int kExitError = 1;   // bad usage, model error, I/O error
 constexpr int kExitStrict = 2;  // --strict met a bad row
+constexpr int kExitLint = 3;    // validate --strict-lint: the model has warnings
 
 // `leadscore score`, `leadscore gen`, `leadscore summary`: `args` are the
 // words after the subcommand's name.
 int RunScore(const std::vector<std::string>& args);
 int RunGen(const std::vector<std::string>& args);
 int RunSummary(const std::vector<std::string>& args);
+// `leadscore report`: one self-contained HTML report of a scored log.
+int RunReport(const std::vector<std::string>& args);
+// `leadscore diff`: one log scored under two models, what differs.
+int RunDiff(const std::vector<std::string>& args);
+// `leadscore validate`: a model's problems, and lint against a log.
+int RunValidate(const std::vector<std::string>& args);
+// `leadscore explain`: one member's timeline, ledger and final state.
+int RunExplain(const std::vector<std::string>& args);
 
 // Options of the form --name VALUE, --name=VALUE, or --name for switches.
 struct ParsedArgs {

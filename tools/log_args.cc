@@ -91,7 +91,10 @@ LogRun::LogRun(std::shared_ptr<const Model> model, const LogArgs& args)
 int LogRun::Read(const std::string& subcommand) {
   for (const std::string& path : args_.paths) {
     const io::LogFormat f = args_.forced_format ? args_.format : io::FormatFromPath(path);
-    if (absl::Status s = job_->ReadFile(path, f, &std::cerr); !s.ok()) {
+    std::ostream* diag = &std::cerr;
+    std::ostream null_stream(nullptr);  // writes nothing
+    if (args_.quiet_bad_rows) diag = &null_stream;
+    if (absl::Status s = job_->ReadFile(path, f, diag); !s.ok()) {
       StopProgress();
       if (job_->strict_failure()) {
         std::cerr << "leadscore " << subcommand

@@ -27,6 +27,9 @@ struct LogArgs {
   bool forced_format = false;
   io::LogFormat format = io::LogFormat::kCsv;
   bool quiet = false;
+  // Bad rows are not reported on stderr (a second read of a log whose bad
+  // rows were reported already); they are still counted.
+  bool quiet_bad_rows = false;
   int64_t total_bytes = 0;  // of the files, for the progress line
 };
 

@@ -24,10 +24,27 @@ usage:
       protobuf, gzip when FILE ends in .gz).
   leadscore summary --members FILE --changes FILE [--model M] [--score NAME]
       Print a readable report of a scoring run.
+  leadscore report --model M --events LOG [--events LOG2 ...] -o report.html
+                   [--conversion TYPE ...] [--calibration-window D]
+                   [--flag NAME] [--score NAME] [--title T] [log options]
+      Write one self-contained HTML report: lifecycle funnel, score
+      distribution, flags per week, tags, flagged members, calibration.
+  leadscore diff --model OLD --model NEW --events LOG [--events LOG2 ...]
+                 [--json] [--limit N] [--conversion TYPE] [--calibration-window D]
+      What-if: score one log under two models; members whose stage, tags or
+      flags differ, counts, flags gained and lost, score shift, calibration.
+  leadscore validate MODEL [--events LOG ...] [--json] [--strict-lint]
+      Check a model (every problem at file:line:col); with --events, lint it
+      against a log (unused rules, tags, stages; unreachable stages).
+  leadscore explain --model M --events LOG [--events LOG2 ...] --member ID
+                    [--as-of T] [--json]
+      Explain one member: each event with the points each rule granted (and
+      what caps and bounds withheld), tags, stages, flags, rejected rows;
+      the ledger and the final scores.
 
 Run `leadscore COMMAND --help` for the options of a command.
 Exit codes: 0 ok; 1 bad usage, model error or I/O error; 2 --strict met a
-bad row.
+bad row; 3 validate --strict-lint found warnings.
 )";
 
 }  // namespace
@@ -112,6 +129,10 @@ int main(int argc, char** argv) {
   if (command == "score") return RunScore(args);
   if (command == "gen") return RunGen(args);
   if (command == "summary") return RunSummary(args);
+  if (command == "report") return RunReport(args);
+  if (command == "diff") return RunDiff(args);
+  if (command == "validate") return RunValidate(args);
+  if (command == "explain") return RunExplain(args);
   std::cerr << "leadscore: unknown command \"" << command << "\"\n\n" << kUsage;
   return kExitError;
 }

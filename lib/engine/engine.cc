@@ -213,6 +213,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
   if (tracer_ != nullptr) tracer_->OnEvent(e, tau, is_new);
   if (!is_new) Evaluate(s, tau, sink, stats);
   DecayTo(s, tau);
+  if (tracer_ != nullptr) tracer_->OnTimePassed(*s, tau);
 
   // Step 3: profile updates, then fit.
   if (ApplyProfile(s, e)) RecomputeFit(s);

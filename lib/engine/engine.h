@@ -37,13 +37,17 @@ struct RuleTrace {
 };
 
 // Receives the inside of Engine::Apply. Calls come in this order for each
-// accepted event: OnEvent, the changes of step 2 (through the sink), one
-// OnRule per rule dispatched for the event type, the changes of steps 4-5,
-// OnApplied. Null (the default) costs one test per rule.
+// accepted event: OnEvent, the changes of step 2 (through the sink),
+// OnTimePassed, one OnRule per rule dispatched for the event type, the
+// changes of steps 4-5, OnApplied. Null (the default) costs one test per rule.
 class Tracer {
  public:
   virtual ~Tracer() = default;
   virtual void OnEvent(const Event& e, int64_t tau, bool is_new) = 0;
+  // After step 2: the evaluation at tau is done (skipped for a new member)
+  // and the scores are decayed to tau; the event's profile, counters and
+  // rules come next.
+  virtual void OnTimePassed(const MemberState& s, int64_t tau) {}
   virtual void OnRule(const RuleTrace& t) = 0;
   virtual void OnApplied(const MemberState& s, int64_t tau) = 0;
 };
