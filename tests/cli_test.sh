@@ -2,34 +2,7 @@
 # End-to-end tests of the `leadscore` command line: exit codes, --strict,
 # model errors at file:line:col, outputs, threads, gen and summary.
 # Env: LEADSCORE = the CLI (default build/leadscore), SRC = the source tree.
-set -u
-SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
-LEADSCORE=${LEADSCORE:-$SRC/build/leadscore}
-MODEL=$SRC/examples/models/community.textproto
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-passed=0
-failed=0
-# check NAME COMMAND...: runs COMMAND (a test), counts and reports.
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name" >&2
-  fi
-}
-# run ARGS...: runs the CLI; sets $rc, $out (stdout) and $err (stderr).
-run() {
-  "$LEADSCORE" "$@" >out.txt 2>err.txt
-  rc=$?
-  out=$(cat out.txt)
-  err=$(cat err.txt)
-}
+source "$(dirname "$0")/script_lib.sh"
 has() { grep -q -- "$2" <<<"$1"; }
 lacks() { ! grep -q -- "$2" <<<"$1"; }
 
@@ -235,5 +208,4 @@ if command -v script >/dev/null 2>&1; then
   check "progress: in place on a terminal" grep -q $'\rleadscore score: \(reading\|scoring\)' tty.txt
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

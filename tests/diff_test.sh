@@ -10,32 +10,7 @@
 #  * --limit, usage errors, and calibration cross-checked against a
 #    `leadscore score --as-of cutoff` run.
 # Env: LEADSCORE = the CLI, SRC = the source tree.
-set -u
-SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
-LEADSCORE=${LEADSCORE:-$SRC/build/leadscore}
-MODEL=$SRC/examples/models/community.textproto
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name" >&2
-  fi
-}
-run() {
-  "$LEADSCORE" "$@" >out.txt 2>err.txt
-  rc=$?
-  out=$(cat out.txt)
-  err=$(cat err.txt)
-}
+source "$(dirname "$0")/script_lib.sh"
 has() { grep -qF -- "$2" <<<"$1"; }
 
 if [ ! -x "$LEADSCORE" ] || ! command -v python3 >/dev/null; then
@@ -280,5 +255,4 @@ check "no conversion: said once" has "$out" "Calibration: no conversion event (n
 check "docs/diff.md shows what the tool prints" \
   python3 "$SRC/tests/check_doc_blocks.py" "$SRC/docs/diff.md" "$LEADSCORE" "$SRC" "$TMP/docs"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -16,32 +16,7 @@
 #   3. a member with only rejected rows, an unknown member, usage errors;
 #   4. the outputs shown in docs/explain.md are what the tool prints.
 # Env: LEADSCORE = the CLI (default build/leadscore), SRC = the source tree.
-set -u
-SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
-LEADSCORE=${LEADSCORE:-$SRC/build/leadscore}
-MODEL=$SRC/examples/models/community.textproto
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name" >&2
-  fi
-}
-run() {
-  "$LEADSCORE" "$@" >out.txt 2>err.txt
-  rc=$?
-  out=$(cat out.txt)
-  err=$(cat err.txt)
-}
+source "$(dirname "$0")/script_lib.sh"
 has() { grep -qF -- "$2" <<<"$1"; }
 
 if [ ! -x "$LEADSCORE" ]; then
@@ -534,5 +509,4 @@ else
   check "docs/explain.md exists" false
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -7,31 +7,7 @@
 # run something into a console error). Without Chromium: SKIP-chromium, the
 # structural checks still run.
 # Env: LEADSCORE = the CLI (default build/leadscore), SRC = the source tree.
-set -u
-SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
-LEADSCORE=${LEADSCORE:-$SRC/build/leadscore}
-MODEL=$SRC/examples/models/community.textproto
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name" >&2
-  fi
-}
-finish() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit
-}
+source "$(dirname "$0")/script_lib.sh"
 
 if [ ! -x "$LEADSCORE" ]; then
   echo "report_test: no executable at LEADSCORE=$LEADSCORE" >&2

@@ -4,32 +4,7 @@
 # generated community log, checked line for line (text) and field by field
 # (JSON), for a text and a JSON model.
 # Env: LEADSCORE = the CLI, SRC = the source tree.
-set -u
-SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
-LEADSCORE=${LEADSCORE:-$SRC/build/leadscore}
-MODEL=$SRC/examples/models/community.textproto
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
-
-passed=0
-failed=0
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name" >&2
-  fi
-}
-run() {
-  "$LEADSCORE" "$@" >out.txt 2>err.txt
-  rc=$?
-  out=$(cat out.txt)
-  err=$(cat err.txt)
-}
+source "$(dirname "$0")/script_lib.sh"
 has() { grep -qF -- "$2" <<<"$1"; }
 # same NAME FILE: out.txt is exactly FILE (a diff is shown when not).
 same() {
@@ -240,5 +215,4 @@ check "clean model: 0 warnings" has "$out" "0 warnings (against 8000 rows"
 check "docs/validate.md shows what the tool prints" \
   python3 "$SRC/tests/check_doc_blocks.py" "$SRC/docs/validate.md" "$LEADSCORE" "$SRC" "$TMP/docs"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
