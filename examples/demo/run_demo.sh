@@ -61,3 +61,27 @@ echo
 echo "== 3. Report"
 "$CLI" summary --members "$OUT/members.jsonl" --changes "$OUT/changes.jsonl" \
   --model "$MODEL" | sed 's/^/   /'
+
+echo
+member=$(grep -m 1 '"kind":"flag_raised"' "$OUT/changes.jsonl" |
+  sed 's/^{"member_id":"\([^"]*\)".*/\1/')
+if [ -n "$member" ]; then
+  echo "== 4. Why was $member flagged? (leadscore explain, excerpts)"
+  ex="$OUT/explain-$member.txt"
+  "$CLI" explain --model "$MODEL" --events "$OUT/community.csv" --member "$member" \
+    --quiet 2>/dev/null >"$ex" || true
+  raise=$(grep -n -m 1 ' raised ' "$ex" | cut -d: -f1)
+  head -n 1 "$ex" | sed 's/^/   /'
+  if [ -n "$raise" ]; then
+    echo "   ..."
+    sed -n "$((raise > 10 ? raise - 10 : 1)),$((raise + 3))p" "$ex" | cut -c 1-100 | sed 's/^/   /'
+  fi
+  echo "   ..."
+  sed -n '/^ledger at as-of/,/^$/p' "$ex" | head -n 12 | cut -c 1-100 | sed 's/^/   /'
+  echo "   the whole timeline, ledger and final state: $ex"
+  echo
+fi
+echo "== 5. The HTML report (funnel, scores, flags per week, tags, flagged members)"
+"$CLI" report --model "$MODEL" --events "$OUT/community.csv" -o "$OUT/report.html" \
+  --quiet 2>/dev/null
+echo "   $OUT/report.html ($(wc -c <"$OUT/report.html") bytes, one file): open it in a browser"
