@@ -177,6 +177,12 @@ struct JsonWalker {
     return out;
   }
 
+  // Where to go on after a value that started at `from` and ended at `to`:
+  // at least one byte further. Text that the protobuf parser accepts but
+  // this walker does not follow (say a string with a raw line break) must
+  // not stop a loop over array elements from moving on.
+  static size_t Progress(size_t from, size_t to) { return to > from ? to : from + 1; }
+
   // Parses the value at i; returns the offset after it (s.size() on error).
   size_t Value(size_t i, const std::string& path) {
     if (++depth > 200) return s.size();
@@ -203,7 +209,7 @@ struct JsonWalker {
             std::string elem = absl::StrCat(child, "[", k, "]");
             (*keys)[elem] = j;
             (*values)[elem] = j;
-            j = SkipSpace(s, Value(j, elem), false);
+            j = SkipSpace(s, Progress(j, Value(j, elem)), false);
             if (j < s.size() && s[j] == ',') j = SkipSpace(s, j + 1, false);
             ++k;
           }
@@ -220,7 +226,7 @@ struct JsonWalker {
     } else if (s[i] == '[') {
       size_t j = SkipSpace(s, i + 1, false);
       while (j < s.size() && s[j] != ']') {
-        j = SkipSpace(s, Value(j, path), false);
+        j = SkipSpace(s, Progress(j, Value(j, path)), false);
         if (j < s.size() && s[j] == ',') j = SkipSpace(s, j + 1, false);
       }
       end = std::min(s.size(), j + 1);
