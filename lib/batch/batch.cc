@@ -566,14 +566,14 @@ void ParallelFor(int threads, int n, Fn fn) {
 // Appends every change to a block's text.
 class TextSink final : public ChangeSink {
  public:
-  explicit TextSink(const Model* model) : model_(model) {}
+  explicit TextSink(const Model* model) : json_(*model) {}
   void set_out(std::string* out) { out_ = out; }
   void OnChange(const Change& change) override {
-    io::AppendChangeLine(out_, *model_, change);
+    json_.AppendChangeLine(out_, change);
   }
 
  private:
-  const Model* model_;
+  io::JsonLineWriter json_;
   std::string* out_ = nullptr;
 };
 
@@ -630,8 +630,19 @@ class BatchJob::Impl {
   void SumStats(const std::vector<StoreStats>& stats, BatchSummary* summary);
   // Scores one member; changes go to `sink`. The member read at the as-of
   // time goes to `members_text` or, when `visitor` is set, to the visitor.
+  // What one scoring thread keeps from member to member: its engine, one
+  // member state (reset for each member), one view and the event's pairs.
+  struct Scorer {
+    Scorer(const internal::CompiledModel& cm, const Model& model)
+        : engine(cm), json(model) {}
+    internal::Engine engine;
+    io::JsonLineWriter json;
+    std::unique_ptr<internal::MemberState> state;
+    MemberView view;
+    std::vector<KeyValue> pairs;
+  };
   void ScoreMember(const Partition& part, const MemberSpan& m,
-                   internal::Engine* engine, ChangeSink* sink,
+                   Scorer* scorer, ChangeSink* sink,
                    ScoreVisitor* visitor, std::string* members_text,
                    StoreStats* stats);
 
@@ -1196,17 +1207,20 @@ void BatchJob::Impl::Group(int p, Partition* out) {
 }
 
 void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
-                                 internal::Engine* engine, ChangeSink* sink,
+                                 Scorer* scorer, ChangeSink* sink,
                                  ScoreVisitor* visitor, std::string* members_text,
                                  StoreStats* stats) {
   const std::string_view member_id(m.id.data(), m.id.size());
+  internal::Engine* engine = &scorer->engine;
   if (visitor != nullptr) {
     if (!visitor->Wants(member_id)) return;
     visitor->BeginMember(member_id);
     engine->set_tracer(visitor->tracer());
   }
-  std::unique_ptr<internal::MemberState> state;
-  std::vector<KeyValue> pairs;
+  // The member's state once its first event is accepted (null before):
+  // the scorer's, reset.
+  internal::MemberState* state = nullptr;
+  std::vector<KeyValue>& pairs = scorer->pairs;
   auto reject = [&](const EventRec& rec, std::string_view event_id,
                     RejectReason reason) {
     ++stats->rejected[static_cast<int>(reason)];
@@ -1266,22 +1280,29 @@ void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
       reject(rec, event_id, RejectReason::kInvalid);
       continue;
     }
-    if (auto r = engine->Check(state.get(), e)) {
+    const uint64_t id_hash = internal::Engine::EventIdHash(e);
+    if (auto r = engine->Check(state, e, id_hash)) {
       reject(rec, event_id, *r);
       continue;
     }
     const bool is_new = state == nullptr;
     if (is_new) {
-      state = engine->Create(member_id, e);
+      if (scorer->state == nullptr) {
+        scorer->state = engine->Create(member_id, e);
+      } else {
+        engine->Reset(scorer->state.get(), member_id, e);
+      }
+      state = scorer->state.get();
       ++stats->members;
     }
-    engine->Apply(state.get(), e, *dispatch_[rec.type], is_new, sink, stats);
+    engine->Apply(state, e, *dispatch_[rec.type], is_new, sink, stats, id_hash);
   }
+  MemberView& view = scorer->view;
   if (visitor != nullptr) {
     engine->set_tracer(nullptr);
     if (state != nullptr && has_as_of_) {
-      engine->Advance(state.get(), as_of_, sink, stats);
-      const MemberView view = engine->Read(*state, as_of_);
+      engine->Advance(state, as_of_, sink, stats);
+      engine->Read(*state, as_of_, &view);
       visitor->EndMember(member_id, &view);
     } else {
       visitor->EndMember(member_id, nullptr);
@@ -1289,12 +1310,12 @@ void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
     return;
   }
   if (state != nullptr && has_as_of_) {
-    engine->Advance(state.get(), as_of_, sink, stats);
-    const MemberView view = engine->Read(*state, as_of_);
+    engine->Advance(state, as_of_, sink, stats);
+    engine->Read(*state, as_of_, &view);
     if (options_.members_format == MembersFormat::kCsv) {
       io::AppendMemberCsvLine(members_text, *model_, view);
     } else {
-      io::AppendMemberLine(members_text, *model_, view);
+      scorer->json.AppendMemberLine(members_text, view);
     }
   }
 }
@@ -1384,14 +1405,14 @@ absl::Status BatchJob::Impl::Visit(const std::vector<ScoreVisitor*>& visitors,
   std::vector<StoreStats> stats(visitors.size());
   std::atomic<size_t> next{0};
   ParallelFor(options_.threads, options_.threads, [&](int t) {
-    internal::Engine engine(cm);
+    Scorer scorer(cm, *model_);
     for (;;) {
       const size_t b = next.fetch_add(1);
       if (b >= num_blocks) break;
       const size_t end = std::min(all.size(), (b + 1) * kBlock);
       for (size_t i = b * kBlock; i < end; ++i) {
         const Partition& g = grouped_[all[i].partition];
-        ScoreMember(g, g.members[all[i].index], &engine, visitors[t], visitors[t],
+        ScoreMember(g, g.members[all[i].index], &scorer, visitors[t], visitors[t],
                     nullptr, &stats[t]);
       }
       if (options_.progress != nullptr) {
@@ -1430,13 +1451,13 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
   };
   std::vector<Slot> slots(window);
   std::vector<StoreStats> stats(threads);
-  auto score_block = [&](size_t b, internal::Engine* engine, TextSink* sink,
+  auto score_block = [&](size_t b, Scorer* scorer, TextSink* sink,
                          Slot* slot, StoreStats* st) {
     const size_t end = std::min(all.size(), (b + 1) * kBlock);
     for (size_t i = b * kBlock; i < end; ++i) {
       const Partition& g = grouped_[all[i].partition];
       sink->set_out(&slot->changes);
-      ScoreMember(g, g.members[all[i].index], engine, sink, nullptr,
+      ScoreMember(g, g.members[all[i].index], scorer, sink, nullptr,
                   &slot->members, st);
     }
     if (options_.progress != nullptr) {
@@ -1451,10 +1472,10 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
   };
 
   if (threads <= 1) {
-    internal::Engine engine(cm);
+    Scorer scorer(cm, *model_);
     TextSink sink(model_.get());
     for (size_t b = 0; b < num_blocks; ++b) {
-      score_block(b, &engine, &sink, &slots[0], &stats[0]);
+      score_block(b, &scorer, &sink, &slots[0], &stats[0]);
       write_slot(&slots[0]);
     }
   } else {
@@ -1465,7 +1486,7 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
-        internal::Engine engine(cm);
+        Scorer scorer(cm, *model_);
         TextSink sink(model_.get());
         for (;;) {
           const size_t b = next.fetch_add(1);
@@ -1475,7 +1496,7 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
             std::unique_lock<std::mutex> lock(mu);
             cv.wait(lock, [&] { return b < written + window; });
           }
-          score_block(b, &engine, &sink, slot, &stats[t]);
+          score_block(b, &scorer, &sink, slot, &stats[t]);
           {
             std::lock_guard<std::mutex> lock(mu);
             slot->ready = true;

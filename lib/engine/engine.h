@@ -13,6 +13,7 @@
 #include "leadscore/changes.h"
 #include "leadscore/event.h"
 #include "leadscore/store.h"
+#include "lib/base/hash.h"
 #include "lib/engine/member_state.h"
 #include "lib/model/compiled_model.h"
 
@@ -59,22 +60,38 @@ class Engine {
 
   // Checks `e` against an existing member (null: none yet). Returns the
   // rejection, if any: too late or duplicate. Validity is checked before.
-  std::optional<RejectReason> Check(const MemberState* s, const Event& e) const;
+  std::optional<RejectReason> Check(const MemberState* s, const Event& e) const {
+    return Check(s, e, EventIdHash(e));
+  }
+  // The same with `id_hash` = EventIdHash(e), computed once for Check and
+  // Apply.
+  std::optional<RejectReason> Check(const MemberState* s, const Event& e,
+                                    uint64_t id_hash) const;
+  static uint64_t EventIdHash(const Event& e) { return StableHash(e.event_id); }
 
   // Creates the state of a member from its first accepted event.
   std::unique_ptr<MemberState> Create(std::string_view member_id,
                                       const Event& first) const;
+  // Makes `s` (a state of this model, any member's) what Create would
+  // return, reusing its memory.
+  void Reset(MemberState* s, std::string_view member_id, const Event& first) const;
 
   // Applies an accepted event (steps 2-5 of section 8). `is_new`: the state
   // was just created for this event (step 2 is skipped).
   void Apply(MemberState* s, const Event& e, const Dispatch& d, bool is_new,
-             ChangeSink* sink, StoreStats* stats);
+             ChangeSink* sink, StoreStats* stats) {
+    Apply(s, e, d, is_new, sink, stats, EventIdHash(e));
+  }
+  void Apply(MemberState* s, const Event& e, const Dispatch& d, bool is_new,
+             ChangeSink* sink, StoreStats* stats, uint64_t id_hash);
 
   // One evaluation at max(clock, t); moves the clock there.
   void Advance(MemberState* s, int64_t t, ChangeSink* sink, StoreStats* stats);
 
   // The member read at max(clock, t), without changing it.
   MemberView Read(const MemberState& s, int64_t t) const;
+  // The same into *v, reusing its vectors' memory.
+  void Read(const MemberState& s, int64_t t, MemberView* v) const;
 
   // Recomputes which fit rules hold and the fit scores from the attributes
   // (also used when a state is restored, lib/state).
@@ -86,6 +103,10 @@ class Engine {
  private:
   void Evaluate(MemberState* s, int64_t t, ChangeSink* sink, StoreStats* stats);
   void DecayTo(MemberState* s, int64_t t);
+  void Init(MemberState* s, std::string_view member_id, const Event& first) const;
+  // The dependency bits (MemberState::dirty) of what a program reads,
+  // through derived scores.
+  uint64_t Deps(const expr::Program& p, int depth) const;
   bool ApplyProfile(MemberState* s, const Event& e) const;
   void TraceSkip(int rule, RuleTrace::Outcome outcome);
   void Emit(ChangeSink* sink, Change& c) const {
@@ -94,6 +115,24 @@ class Engine {
 
   const CompiledModel& m_;
   Tracer* tracer_ = nullptr;
+  // Decaying (non-derived) scores, and the rules that feed them.
+  struct DecayingScore {
+    int score;
+    int slot;
+    double half_life_ms;
+  };
+  std::vector<DecayingScore> decaying_scores_;
+  // Runs of consecutive rules that feed one decaying score (their ledger
+  // entries decay with it).
+  struct RuleRun {
+    int score;
+    int begin, end;  // rule indices
+  };
+  std::vector<RuleRun> decaying_rules_;
+  uint64_t decay_bits_ = 0;  // dependency bits of the decaying scores
+  uint64_t time_bits_ = 0;   // bits that change when the time moves
+  uint64_t fit_bits_ = 0;    // bits of the scores fit rules feed
+  std::vector<uint64_t> state_tag_deps_;  // by position in m_.state_tags
   std::vector<double> factor_;     // scratch: decay factor per score
   std::vector<uint8_t> visited_;   // scratch: stages visited in an evaluation
   std::vector<double> score_buf_;  // scratch: scores of a flag raise

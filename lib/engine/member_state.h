@@ -37,6 +37,10 @@ struct FlagState {
 
 struct MemberState {
   explicit MemberState(const CompiledModel& m);
+  // Back to what the constructor makes, keeping the arrays' memory (a batch
+  // scores one member after another in one state). Every field below must
+  // be reset there.
+  void Clear();
 
   std::string id;
   int64_t clock = 0;            // m.clock: time never runs backwards
@@ -61,6 +65,12 @@ struct MemberState {
   std::vector<OtherAttr> other_attrs;  // sorted by key; not read by the model
   std::vector<DedupEntry> dedup;    // sorted by hash
   size_t dedup_prune_at = 32;
+
+  // For the engine only, never exported: which inputs of conditions may
+  // have changed since the last evaluation (Engine's dependency bits; all
+  // set: evaluate every state tag), and the time of that evaluation.
+  uint64_t dirty = ~uint64_t{0};
+  int64_t eval_time = 0;
 };
 
 }  // namespace leadscore::internal

@@ -178,6 +178,10 @@ class Compiler {
     std::sort(reads_.scores.begin(), reads_.scores.end());
     reads_.scores.erase(std::unique(reads_.scores.begin(), reads_.scores.end()),
                         reads_.scores.end());
+    std::sort(reads_.counter_ids.begin(), reads_.counter_ids.end());
+    reads_.counter_ids.erase(
+        std::unique(reads_.counter_ids.begin(), reads_.counter_ids.end()),
+        reads_.counter_ids.end());
     program->reads_ = std::move(reads_);
     return program;
   }
@@ -288,7 +292,10 @@ class Compiler {
         c.number.is_int = false;
       }
       c.type = Type::kDouble;
-      c.node = std::make_unique<IntToDoubleNode>(std::move(c.node));
+      // A literal is converted once, here (the same double).
+      c.node = c.literal
+                   ? NodePtr(std::make_unique<ConstDoubleNode>(c.number.d))
+                   : NodePtr(std::make_unique<IntToDoubleNode>(std::move(c.node)));
     }
     return std::move(c.node);
   }
@@ -492,6 +499,7 @@ class Compiler {
                                         "counters the model declares"));
       }
       reads_.counters = true;
+      reads_.counter_ids.push_back(index);
       return Ok(Type::kInt, std::make_unique<CounterNode>(index), a);
     }
     Checked r = Check(recv);
@@ -1093,6 +1101,11 @@ class Compiler {
     if (IsNumeric(lt) && IsNumeric(rt)) {
       if (lt == Type::kInt && rt == Type::kInt) {
         int64_t c = r.literal ? r.number.i : 0;
+        if (r.literal) {
+          if (auto* cn = dynamic_cast<const CounterNode*>(l.node.get())) {
+            return Ok(Type::kBool, MakeCmp<CounterCmpNode>(op, cn->index(), c), a);
+          }
+        }
         NodePtr rn = r.literal ? nullptr : std::move(r.node);
         return Ok(Type::kBool,
                   MakeCmp<CmpIntNode>(op, std::move(l.node), std::move(rn), c),
@@ -1101,7 +1114,12 @@ class Compiler {
       NodePtr ln = AsDouble(l);
       NodePtr rn = AsDouble(r);
       double c = r.literal ? r.number.d : 0;
-      if (r.literal) rn = nullptr;
+      if (r.literal) {
+        if (auto* sn = dynamic_cast<const ScoreNode*>(ln.get())) {
+          return Ok(Type::kBool, MakeCmp<ScoreCmpNode>(op, sn->index(), c), a);
+        }
+        rn = nullptr;
+      }
       return Ok(Type::kBool,
                 MakeCmp<CmpDoubleNode>(op, std::move(ln), std::move(rn), c),
                 a);
@@ -1131,6 +1149,9 @@ class Compiler {
     if ((lt == Type::kDuration && rt == Type::kDuration) ||
         (lt == Type::kTimestamp && rt == Type::kTimestamp)) {
       int64_t c = r.literal ? r.number.i : 0;
+      if (r.literal && dynamic_cast<const IdleNode*>(l.node.get()) != nullptr) {
+        return Ok(Type::kBool, MakeCmp<IdleCmpNode>(op, c), a);
+      }
       NodePtr rn = r.literal ? nullptr : std::move(r.node);
       return Ok(Type::kBool,
                 MakeCmp<CmpIntNode>(op, std::move(l.node), std::move(rn), c),

@@ -93,6 +93,7 @@ struct Problem {
 struct Reads {
   std::vector<int> scores;  // sorted, unique
   bool counters = false;
+  std::vector<int> counter_ids;  // the counters read: sorted, unique
   bool tags = false;
   bool stage = false;
   bool member = false;

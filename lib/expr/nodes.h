@@ -152,6 +152,7 @@ class ConstBoolNode final : public Node {
 class ScoreNode final : public Node {
  public:
   explicit ScoreNode(int index) : index_(index) {}
+  int index() const { return index_; }
   bool Eval(const Context& ctx, Value* out) const override {
     out->d = ctx.Score(index_);
     return true;
@@ -163,6 +164,7 @@ class ScoreNode final : public Node {
 class CounterNode final : public Node {
  public:
   explicit CounterNode(int index) : index_(index) {}
+  int index() const { return index_; }
   bool Eval(const Context& ctx, Value* out) const override {
     out->i = ctx.Counter(index_);
     return true;
@@ -467,6 +469,44 @@ class CmpDoubleNode final : public Node {
  private:
   NodePtr l_, r_;
   double c_;
+};
+
+// The common thresholds without an operand node: score.x >= 80.5,
+// counter.x >= 3, idle >= duration('30d'). The same as CmpDoubleNode /
+// CmpIntNode over a ScoreNode, CounterNode or IdleNode and a constant.
+template <CmpOp op>
+class ScoreCmpNode final : public Node {
+ public:
+  ScoreCmpNode(int index, double constant) : index_(index), c_(constant) {}
+  bool Test(const Context& ctx) const override {
+    return Compare<op>(ctx.Score(index_), c_);
+  }
+ private:
+  int index_;
+  double c_;
+};
+
+template <CmpOp op>
+class CounterCmpNode final : public Node {
+ public:
+  CounterCmpNode(int index, int64_t constant) : index_(index), c_(constant) {}
+  bool Test(const Context& ctx) const override {
+    return Compare<op>(ctx.Counter(index_), c_);
+  }
+ private:
+  int index_;
+  int64_t c_;
+};
+
+template <CmpOp op>
+class IdleCmpNode final : public Node {
+ public:
+  explicit IdleCmpNode(int64_t constant) : c_(constant) {}
+  bool Test(const Context& ctx) const override {
+    return Compare<op>(ctx.Idle(), c_);
+  }
+ private:
+  int64_t c_;
 };
 
 template <CmpOp op>

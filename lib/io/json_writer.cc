@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <vector>
 
@@ -46,7 +47,29 @@ size_t Utf8SequenceLength(std::string_view s, size_t i, size_t* skip) {
   return 0;
 }
 
+// Appends `s` quoted, then `suffix` (if not 0), in one append, when `s` is
+// short and every byte stands for itself in JSON (printable ASCII but '"' and
+// '\\'): the same bytes as AppendJsonString. False (nothing appended)
+// otherwise.
+bool AppendPlainString(std::string* out, std::string_view s, char suffix) {
+  constexpr size_t kMax = 64;
+  if (s.size() > kMax) return false;
+  char buf[kMax + 3];
+  buf[0] = '"';
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) return false;
+    buf[i + 1] = static_cast<char>(c);
+  }
+  size_t n = s.size() + 1;
+  buf[n++] = '"';
+  if (suffix != 0) buf[n++] = suffix;
+  out->append(buf, n);
+  return true;
+}
+
 void AppendKey(std::string* out, std::string_view key) {
+  if (AppendPlainString(out, key, ':')) return;
   AppendJsonString(out, key);
   out->push_back(':');
 }
@@ -54,6 +77,7 @@ void AppendKey(std::string* out, std::string_view key) {
 }  // namespace
 
 void AppendJsonString(std::string* out, std::string_view s) {
+  if (AppendPlainString(out, s, 0)) return;
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t i = 0;
@@ -125,6 +149,15 @@ void AppendJsonDouble(std::string* out, double v) {
     return;
   }
   char buf[32];
+  // A whole number below 1e5 in magnitude (but -0) is written by the
+  // shortest form as that integer ("15", not "1.5e+01"); from 1e5 on the
+  // exponent form can be shorter ("1e+05"). The integer conversion is
+  // cheaper and gives the same bytes.
+  if (std::fabs(v) < 1e5 && v == std::trunc(v) && !(v == 0 && std::signbit(v))) {
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
+    out->append(buf, end - buf);
+    return;
+  }
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   out->append(buf, end - buf);
 }
@@ -135,117 +168,276 @@ void AppendJsonInt(std::string* out, int64_t v) {
   out->append(buf, end - buf);
 }
 
-void AppendMemberLine(std::string* out, const Model& model,
-                      const MemberView& view) {
-  out->append("{\"member_id\":");
-  AppendJsonString(out, view.member_id);
-  out->append(",\"stage\":");
+namespace {
+
+// Text of one line gathered on the stack and appended to the string in a
+// few large pieces instead of many small ones.
+class LineBuf {
+ public:
+  explicit LineBuf(std::string* out) : out_(out) {}
+  ~LineBuf() { Flush(); }
+  LineBuf(const LineBuf&) = delete;
+  LineBuf& operator=(const LineBuf&) = delete;
+
+  void Flush() {
+    out_->append(buf_, n_);
+    n_ = 0;
+  }
+  void Put(std::string_view s) {
+    if (s.size() > kCap - n_) {
+      Flush();
+      if (s.size() > kCap) {
+        out_->append(s.data(), s.size());
+        return;
+      }
+    }
+    std::memcpy(buf_ + n_, s.data(), s.size());
+    n_ += s.size();
+  }
+  void PutChar(char c) {
+    Room(1);
+    buf_[n_++] = c;
+  }
+  void PutInt(int64_t v) {
+    Room(24);
+    n_ = static_cast<size_t>(std::to_chars(buf_ + n_, buf_ + kCap, v).ptr - buf_);
+  }
+  // As AppendJsonDouble.
+  void PutDouble(double v) {
+    Flush();
+    AppendJsonDouble(out_, v);
+  }
+  // As AppendJsonString.
+  void PutString(std::string_view s) {
+    Flush();
+    AppendJsonString(out_, s);
+  }
+  // As AppendKey.
+  void PutKey(std::string_view s) {
+    Flush();
+    AppendKey(out_, s);
+  }
+
+ private:
+  static constexpr size_t kCap = 448;
+  void Room(size_t k) {
+    if (kCap - n_ < k) Flush();
+  }
+  std::string* out_;
+  size_t n_ = 0;
+  char buf_[kCap];
+};
+
+// The model's names, escaped as they are written (every line).
+struct LiveNames {
+  const Model& model;
+  void ScoreKey(LineBuf& b, int i) const { b.PutKey(model.score_name(i)); }
+  void Score(LineBuf& b, int i) const { b.PutString(model.score_name(i)); }
+  void CounterKey(LineBuf& b, int i) const { b.PutKey(model.counter_name(i)); }
+  void FlagKey(LineBuf& b, int i) const { b.PutKey(model.flag_name(i)); }
+  void Flag(LineBuf& b, int i) const { b.PutString(model.flag_name(i)); }
+  void Tag(LineBuf& b, int i) const { b.PutString(model.tag_name(i)); }
+  void Stage(LineBuf& b, int i) const { b.PutString(model.stage_name(i)); }
+  void Contributor(LineBuf& b, int i) const {
+    b.PutString(model.contributor_name(i));
+  }
+  // Tag indices in the bytewise order of their names.
+  void SortTags(std::vector<int>* tags) const {
+    std::sort(tags->begin(), tags->end(), [&](int a, int b) {
+      return std::string_view(model.tag_name(a)) < std::string_view(model.tag_name(b));
+    });
+  }
+};
+
+}  // namespace
+
+// The model's names escaped once (JsonLineWriter).
+struct JsonLineWriter::Names {
+  const JsonLineWriter& w;
+  void ScoreKey(LineBuf& b, int i) const { b.Put(w.score_keys_[i]); }
+  void Score(LineBuf& b, int i) const { b.Put(w.scores_[i]); }
+  void CounterKey(LineBuf& b, int i) const { b.Put(w.counter_keys_[i]); }
+  void FlagKey(LineBuf& b, int i) const { b.Put(w.flag_keys_[i]); }
+  void Flag(LineBuf& b, int i) const { b.Put(w.flags_[i]); }
+  void Tag(LineBuf& b, int i) const { b.Put(w.tags_[i]); }
+  void Stage(LineBuf& b, int i) const { b.Put(w.stages_[i]); }
+  void Contributor(LineBuf& b, int i) const { b.Put(w.contributors_[i]); }
+  void SortTags(std::vector<int>* tags) const {
+    std::sort(tags->begin(), tags->end(),
+              [&](int a, int b) { return w.tag_rank_[a] < w.tag_rank_[b]; });
+  }
+};
+
+namespace {
+
+template <typename Names>
+void MemberLine(std::string* out, const Names& names, const MemberView& view,
+                std::vector<int>* tags) {
+  LineBuf b(out);
+  b.Put("{\"member_id\":");
+  b.PutString(view.member_id);
+  b.Put(",\"stage\":");
   if (view.stage >= 0) {
-    AppendJsonString(out, model.stage_name(view.stage));
-    out->append(",\"stage_since\":");
-    AppendJsonInt(out, view.stage_since);
+    names.Stage(b, view.stage);
+    b.Put(",\"stage_since\":");
+    b.PutInt(view.stage_since);
   } else {
-    out->append("null,\"stage_since\":null");
+    b.Put("null,\"stage_since\":null");
   }
-  out->append(",\"scores\":{");
+  b.Put(",\"scores\":{");
   for (size_t i = 0; i < view.scores.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    AppendKey(out, model.score_name(static_cast<int>(i)));
-    AppendJsonDouble(out, view.scores[i]);
+    if (i > 0) b.PutChar(',');
+    names.ScoreKey(b, static_cast<int>(i));
+    b.PutDouble(view.scores[i]);
   }
-  out->append("},\"tags\":[");
-  std::vector<std::string_view> tags;
-  tags.reserve(view.tags.size());
-  for (int t : view.tags) tags.push_back(model.tag_name(t));
-  std::sort(tags.begin(), tags.end());
-  for (size_t i = 0; i < tags.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    AppendJsonString(out, tags[i]);
+  b.Put("},\"tags\":[");
+  tags->assign(view.tags.begin(), view.tags.end());
+  names.SortTags(tags);
+  for (size_t i = 0; i < tags->size(); ++i) {
+    if (i > 0) b.PutChar(',');
+    names.Tag(b, (*tags)[i]);
   }
-  out->append("],\"counters\":{");
+  b.Put("],\"counters\":{");
   for (size_t i = 0; i < view.counters.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    AppendKey(out, model.counter_name(static_cast<int>(i)));
-    AppendJsonInt(out, view.counters[i]);
+    if (i > 0) b.PutChar(',');
+    names.CounterKey(b, static_cast<int>(i));
+    b.PutInt(view.counters[i]);
   }
-  out->append("},\"flags\":{");
+  b.Put("},\"flags\":{");
   for (size_t i = 0; i < view.flags.size(); ++i) {
     const MemberView::Flag& f = view.flags[i];
-    if (i > 0) out->push_back(',');
-    AppendKey(out, model.flag_name(static_cast<int>(i)));
-    out->append(f.armed ? "{\"armed\":true,\"raised\":"
-                        : "{\"armed\":false,\"raised\":");
-    AppendJsonInt(out, f.raised);
-    out->append(",\"last_raised\":");
+    if (i > 0) b.PutChar(',');
+    names.FlagKey(b, static_cast<int>(i));
+    b.Put(f.armed ? "{\"armed\":true,\"raised\":" : "{\"armed\":false,\"raised\":");
+    b.PutInt(f.raised);
+    b.Put(",\"last_raised\":");
     if (f.has_last_raised) {
-      AppendJsonInt(out, f.last_raised);
+      b.PutInt(f.last_raised);
     } else {
-      out->append("null");
+      b.Put("null");
     }
-    out->push_back('}');
+    b.PutChar('}');
   }
-  out->append("}}\n");
+  b.Put("}}\n");
+}
+
+template <typename Names>
+void ChangeLine(std::string* out, const Names& names, const Change& change) {
+  LineBuf b(out);
+  b.Put("{\"member_id\":");
+  b.PutString(change.member_id);
+  b.Put(",\"time\":");
+  if (change.has_time) {
+    b.PutInt(change.time);
+  } else {
+    b.Put("null");
+  }
+  b.Put(",\"kind\":");
+  b.PutString(ChangeKindName(change.kind));
+  switch (change.kind) {
+    case ChangeKind::kTagAdded:
+    case ChangeKind::kTagRemoved:
+      b.Put(",\"tag\":");
+      names.Tag(b, change.tag);
+      break;
+    case ChangeKind::kStageChanged:
+      b.Put(",\"from\":");
+      names.Stage(b, change.from_stage);
+      b.Put(",\"to\":");
+      names.Stage(b, change.to_stage);
+      break;
+    case ChangeKind::kFlagRaised:
+      b.Put(",\"flag\":");
+      names.Flag(b, change.flag);
+      b.Put(",\"scores\":{");
+      for (size_t i = 0; i < change.scores.size(); ++i) {
+        if (i > 0) b.PutChar(',');
+        names.ScoreKey(b, static_cast<int>(i));
+        b.PutDouble(change.scores[i]);
+      }
+      b.Put("},\"reasons\":[");
+      for (size_t i = 0; i < change.reasons.size(); ++i) {
+        const FlagReason& r = change.reasons[i];
+        if (i > 0) b.PutChar(',');
+        b.Put("{\"rule\":");
+        names.Contributor(b, r.contributor);
+        b.Put(",\"score\":");
+        names.Score(b, r.score);
+        b.Put(",\"points\":");
+        b.PutDouble(r.points);
+        b.PutChar('}');
+      }
+      b.PutChar(']');
+      break;
+    case ChangeKind::kFlagRearmed:
+      b.Put(",\"flag\":");
+      names.Flag(b, change.flag);
+      break;
+    case ChangeKind::kRejected:
+      b.Put(",\"event_id\":");
+      b.PutString(change.event_id);
+      b.Put(",\"reason\":");
+      b.PutString(RejectReasonName(change.reason));
+      break;
+  }
+  b.Put("}\n");
+}
+
+}  // namespace
+
+void AppendMemberLine(std::string* out, const Model& model,
+                      const MemberView& view) {
+  std::vector<int> tags;
+  MemberLine(out, LiveNames{model}, view, &tags);
 }
 
 void AppendChangeLine(std::string* out, const Model& model,
                       const Change& change) {
-  out->append("{\"member_id\":");
-  AppendJsonString(out, change.member_id);
-  out->append(",\"time\":");
-  if (change.has_time) {
-    AppendJsonInt(out, change.time);
-  } else {
-    out->append("null");
+  ChangeLine(out, LiveNames{model}, change);
+}
+
+JsonLineWriter::JsonLineWriter(const Model& model) {
+  auto quoted = [](std::string_view name) {
+    std::string s;
+    AppendJsonString(&s, name);
+    return s;
+  };
+  auto key = [](std::string_view name) {
+    std::string s;
+    AppendKey(&s, name);
+    return s;
+  };
+  for (int i = 0; i < model.num_scores(); ++i) {
+    score_keys_.push_back(key(model.score_name(i)));
+    scores_.push_back(quoted(model.score_name(i)));
   }
-  out->append(",\"kind\":");
-  AppendJsonString(out, ChangeKindName(change.kind));
-  switch (change.kind) {
-    case ChangeKind::kTagAdded:
-    case ChangeKind::kTagRemoved:
-      out->append(",\"tag\":");
-      AppendJsonString(out, model.tag_name(change.tag));
-      break;
-    case ChangeKind::kStageChanged:
-      out->append(",\"from\":");
-      AppendJsonString(out, model.stage_name(change.from_stage));
-      out->append(",\"to\":");
-      AppendJsonString(out, model.stage_name(change.to_stage));
-      break;
-    case ChangeKind::kFlagRaised:
-      out->append(",\"flag\":");
-      AppendJsonString(out, model.flag_name(change.flag));
-      out->append(",\"scores\":{");
-      for (size_t i = 0; i < change.scores.size(); ++i) {
-        if (i > 0) out->push_back(',');
-        AppendKey(out, model.score_name(static_cast<int>(i)));
-        AppendJsonDouble(out, change.scores[i]);
-      }
-      out->append("},\"reasons\":[");
-      for (size_t i = 0; i < change.reasons.size(); ++i) {
-        const FlagReason& r = change.reasons[i];
-        if (i > 0) out->push_back(',');
-        out->append("{\"rule\":");
-        AppendJsonString(out, model.contributor_name(r.contributor));
-        out->append(",\"score\":");
-        AppendJsonString(out, model.score_name(r.score));
-        out->append(",\"points\":");
-        AppendJsonDouble(out, r.points);
-        out->push_back('}');
-      }
-      out->push_back(']');
-      break;
-    case ChangeKind::kFlagRearmed:
-      out->append(",\"flag\":");
-      AppendJsonString(out, model.flag_name(change.flag));
-      break;
-    case ChangeKind::kRejected:
-      out->append(",\"event_id\":");
-      AppendJsonString(out, change.event_id);
-      out->append(",\"reason\":");
-      AppendJsonString(out, RejectReasonName(change.reason));
-      break;
+  for (int i = 0; i < model.num_counters(); ++i) {
+    counter_keys_.push_back(key(model.counter_name(i)));
   }
-  out->append("}\n");
+  for (int i = 0; i < model.num_flags(); ++i) {
+    flag_keys_.push_back(key(model.flag_name(i)));
+    flags_.push_back(quoted(model.flag_name(i)));
+  }
+  std::vector<int> order;
+  for (int i = 0; i < model.num_tags(); ++i) {
+    tags_.push_back(quoted(model.tag_name(i)));
+    order.push_back(i);
+  }
+  LiveNames{model}.SortTags(&order);
+  tag_rank_.resize(order.size());
+  for (size_t r = 0; r < order.size(); ++r) tag_rank_[order[r]] = static_cast<int>(r);
+  for (int i = 0; i < model.num_stages(); ++i) stages_.push_back(quoted(model.stage_name(i)));
+  for (int i = 0; i < model.num_contributors(); ++i) {
+    contributors_.push_back(quoted(model.contributor_name(i)));
+  }
+}
+
+void JsonLineWriter::AppendMemberLine(std::string* out, const MemberView& view) {
+  MemberLine(out, Names{*this}, view, &tags_scratch_);
+}
+
+void JsonLineWriter::AppendChangeLine(std::string* out, const Change& change) const {
+  ChangeLine(out, Names{*this}, change);
 }
 
 }  // namespace leadscore::io

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "leadscore/changes.h"
 #include "leadscore/model.h"
@@ -47,6 +48,29 @@ void AppendMemberLine(std::string* out, const Model& model,
 //     had none)
 void AppendChangeLine(std::string* out, const Model& model,
                       const Change& change);
+
+// The two above for many lines of one model (batch scoring): the model's
+// names are escaped once, here. The same bytes. Not thread-safe (one per
+// thread); the model must outlive it.
+class JsonLineWriter {
+ public:
+  explicit JsonLineWriter(const Model& model);
+  void AppendMemberLine(std::string* out, const MemberView& view);
+  void AppendChangeLine(std::string* out, const Change& change) const;
+
+ private:
+  struct Names;
+  std::vector<std::string> score_keys_;    // "name":
+  std::vector<std::string> scores_;        // "name"
+  std::vector<std::string> counter_keys_;  // "name":
+  std::vector<std::string> flag_keys_;     // "name":
+  std::vector<std::string> flags_;         // "name"
+  std::vector<std::string> tags_;          // "name"
+  std::vector<int> tag_rank_;              // by tag: rank of its name, bytewise
+  std::vector<std::string> stages_;        // "name"
+  std::vector<std::string> contributors_;  // "name"
+  std::vector<int> tags_scratch_;
+};
 
 }  // namespace leadscore::io
 
