@@ -186,7 +186,10 @@ constexpr int64_t kDay = 86400000;
 // a: two posts (one big) and an order on day 40; b: one post; c: three posts;
 // d: only a bad row. Every score is whole: no decay.
 std::string WriteLog() {
-  const std::string path = testing::TempDir() + "/analysis_test_log.csv";
+  // One file per test: ctest runs the tests of this file at the same time.
+  const std::string path =
+      testing::TempDir() + "/analysis_test_log_" +
+      testing::UnitTest::GetInstance()->current_test_info()->name() + ".csv";
   std::ofstream out(path);
   out << "event_id,member_id,time,type,value\n"
       << "a1,a," << 1 * kDay << ",post,\n"

@@ -368,7 +368,6 @@ class PartBuilder final : public io::JsonlSink {
 
   void Add(const io::RawEvent& e) override {
     EventRec rec;
-    const uint64_t hash = StableHash(e.member_id);
     rec.time = e.time;
     rec.value = e.value;
     rec.flags = (e.has_time ? kHasTime : 0) | (e.ok() ? 0 : kBad);
@@ -389,7 +388,9 @@ class PartBuilder final : public io::JsonlSink {
                         VarintSize(e.channel.size()) + e.channel.size() +
                         PairsSize(attrs_) + PairsSize(e.profile);
     const int partition =
-        partitions_ == 1 ? 0 : static_cast<int>((hash >> 32) % partitions_);
+        partitions_ == 1
+            ? 0
+            : static_cast<int>((StableHash(e.member_id) >> 32) % partitions_);
     uint8_t* blob = part_->arenas[partition].Alloc(size);
     uint8_t* p = PutString(blob, e.member_id);
     p = PutString(p, e.event_id);
@@ -450,7 +451,9 @@ template <typename T>
 class HugeArray {
  public:
   HugeArray() = default;
-  explicit HugeArray(size_t n) : size_(n) {
+  // `huge`: ask for 2 MB pages (for arrays read at random; getting them can
+  // stall while the kernel compacts memory).
+  explicit HugeArray(size_t n, bool huge = true) : size_(n) {
     bytes_ = (n * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
     if (bytes_ == 0) return;
     // Over-map by a huge page to align the start.
@@ -464,7 +467,7 @@ class HugeArray {
     if (end > aligned + bytes_) munmap(reinterpret_cast<void*>(aligned + bytes_),
                                        end - aligned - bytes_);
     data_ = reinterpret_cast<T*>(aligned);
-    madvise(data_, bytes_, MADV_HUGEPAGE);
+    if (huge) madvise(data_, bytes_, MADV_HUGEPAGE);
   }
   HugeArray(HugeArray&& o) noexcept { *this = std::move(o); }
   HugeArray& operator=(HugeArray&& o) noexcept {
@@ -1148,7 +1151,10 @@ void BatchJob::Impl::Group(int p, Partition* out) {
 
   // 3. Each bucket's records to their members' ranges, and their strings
   //    to one arena in that order.
-  out->recs = HugeArray<EventRec>(total);
+  // (Small pages: the records are written bucket by bucket and read in
+  // order; 2 MB pages, when the system has to make them, cost more to get
+  // than they save here.)
+  out->recs = HugeArray<EventRec>(total, /*huge=*/false);
   EventRec* recs = out->recs.data();
   Arena final_arena(&pool_);
   {

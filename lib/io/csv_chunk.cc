@@ -64,91 +64,137 @@ bool CsvScanner::SkipEmptyLines(size_t* pos, size_t limit,
   }
 }
 
-void CsvScanner::ReadRecord(size_t* pos_io, int64_t* newlines,
+void CsvScanner::ReadRecord(size_t* pos, int64_t* newlines,
                             std::vector<std::string_view>* cells,
                             std::string* error, int64_t* error_line) {
+  const size_t n = Read(pos, newlines, error, error_line);
+  cells->assign(cells_.data(), cells_.data() + n);
+}
+
+size_t CsvScanner::Read(size_t* pos_io, int64_t* newlines, std::string* error,
+                        int64_t* error_line) {
   const char* d = data_.data();
   const size_t e = data_.size();
-  size_t p = *pos_io;
-  int64_t nl = *newlines;
-
   // The common case: a line without a quote is one record; its cells are
   // what lies between the commas (a CR before the line break, or at the end
   // of the input, ends the line; any other CR is data). Sixteen bytes at a
   // time: where the commas are, whether there is a quote, where the line
-  // ends.
-  {
-    cells->clear();
-    const char* line = d + p;
-    const char* q = line;
-    const char* c = line;  // the cell being read
-    const char* end = d + e;
-    const char* lf = nullptr;
-    bool quoted = false;
+  // ends. At a quote, the rest of the record is read by ReadQuoted from the
+  // cell it is in.
+  const char* q = d + *pos_io;
+  const char* c = q;  // the cell being read
+  const char* end = d + e;
+  const char* lf = nullptr;
+  std::string_view* out = cells_.data();
+  size_t cap = cells_.size();
+  size_t n = 0;
 #if defined(__SSE2__)
-    const __m128i comma = _mm_set1_epi8(',');
-    const __m128i newline = _mm_set1_epi8('\n');
-    const __m128i quote = _mm_set1_epi8('"');
-    while (end - q >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-      const unsigned nl_mask =
-          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)));
-      const unsigned q_mask =
-          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
-      unsigned c_mask =
-          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)));
-      unsigned before = 0xffffu;  // the bytes of this line in the block
-      if (nl_mask != 0) before = (1u << __builtin_ctz(nl_mask)) - 1;
-      if ((q_mask & before) != 0) {
-        quoted = true;
-        break;
-      }
-      c_mask &= before;
-      while (c_mask != 0) {
-        const char* at = q + __builtin_ctz(c_mask);
-        cells->emplace_back(c, at - c);
-        c = at + 1;
-        c_mask &= c_mask - 1;
-      }
-      if (nl_mask != 0) {
-        lf = q + __builtin_ctz(nl_mask);
-        break;
-      }
-      q += 16;
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i quote = _mm_set1_epi8('"');
+  while (end - q >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    const unsigned nl_mask =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)));
+    const unsigned q_mask =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+    unsigned c_mask =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)));
+    unsigned before = 0xffffu;  // the bytes of this line in the block
+    if (nl_mask != 0) before = (1u << __builtin_ctz(nl_mask)) - 1;
+    if ((q_mask & before) != 0) {
+      return ReadQuoted(c, n, pos_io, newlines, error, error_line);
     }
+    c_mask &= before;
+    while (c_mask != 0) {
+      const char* at = q + __builtin_ctz(c_mask);
+      if (n == cap) {
+        Grow(n);
+        out = cells_.data();
+        cap = cells_.size();
+      }
+      out[n++] = std::string_view(c, at - c);
+      c = at + 1;
+      c_mask &= c_mask - 1;
+    }
+    if (nl_mask != 0) {
+      lf = q + __builtin_ctz(nl_mask);
+      break;
+    }
+    q += 16;
+  }
 #endif
-    if (!quoted && lf == nullptr) {
-      for (; q < end; ++q) {
-        const char ch = *q;
-        if (ch == ',') {
-          cells->emplace_back(c, q - c);
-          c = q + 1;
-        } else if (ch == '\n') {
-          lf = q;
-          break;
-        } else if (ch == '"') {
-          quoted = true;
-          break;
+  if (lf == nullptr) {
+    for (; q < end; ++q) {
+      const char ch = *q;
+      if (ch == ',') {
+        if (n == cap) {
+          Grow(n);
+          out = cells_.data();
+          cap = cells_.size();
         }
+        out[n++] = std::string_view(c, q - c);
+        c = q + 1;
+      } else if (ch == '\n') {
+        lf = q;
+        break;
+      } else if (ch == '"') {
+        return ReadQuoted(c, n, pos_io, newlines, error, error_line);
       }
-    }
-    if (!quoted) {
-      const char* cell_end = lf == nullptr ? end : lf;
-      if (cell_end > c && cell_end[-1] == '\r') --cell_end;
-      cells->emplace_back(c, cell_end - c);
-      error->clear();
-      *error_line = -1;
-      if (lf == nullptr) {
-        *pos_io = e;
-      } else {
-        *pos_io = static_cast<size_t>(lf - d) + 1;
-        *newlines = nl + 1;
-      }
-      return;
     }
   }
-  spans_.clear();
+  const char* cell_end = lf == nullptr ? end : lf;
+  if (cell_end > c && cell_end[-1] == '\r') --cell_end;
+  if (n == cap) {
+    Grow(n);
+    out = cells_.data();
+  }
+  out[n++] = std::string_view(c, cell_end - c);
+  if (!error->empty()) error->clear();
+  *error_line = -1;
+  if (lf == nullptr) {
+    *pos_io = e;
+  } else {
+    *pos_io = static_cast<size_t>(lf - d) + 1;
+    ++*newlines;
+  }
+  return n;
+}
+
+namespace {
+
+// The first byte at or after s (before e) that ends an unquoted cell: a
+// comma, LF or CR; e when there is none.
+inline size_t FindPlainStop(const char* d, size_t s, size_t e) {
+#if defined(__SSE2__)
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  while (s + 16 <= e) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + s));
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline)),
+        _mm_cmpeq_epi8(v, cr));
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+    if (mask != 0) return s + __builtin_ctz(mask);
+    s += 16;
+  }
+#endif
+  while (s < e && !kPlainStops.stop[static_cast<unsigned char>(d[s])]) ++s;
+  return s;
+}
+
+}  // namespace
+
+size_t CsvScanner::ReadQuoted(const char* cell, size_t n, size_t* pos_io,
+                              int64_t* newlines, std::string* error,
+                              int64_t* error_line) {
+  const char* d = data_.data();
+  const size_t e = data_.size();
+  size_t p = static_cast<size_t>(cell - d);
+  int64_t nl = *newlines;
   scratch_.clear();
+  in_scratch_.clear();
   error->clear();
   *error_line = -1;
 
@@ -176,13 +222,16 @@ void CsvScanner::ReadRecord(size_t* pos_io, int64_t* newlines,
     scratch_.append(d + a, b - a);
   };
   auto end_cell = [&] {
+    Grow(n);
     if (in_scratch) {
-      spans_.push_back({sbegin, scratch_.size() - sbegin, true});
+      in_scratch_.push_back({n, sbegin, scratch_.size() - sbegin});
+      cells_[n] = std::string_view();
     } else if (has) {
-      spans_.push_back({cbegin, cend - cbegin, false});
+      cells_[n] = std::string_view(d + cbegin, cend - cbegin);
     } else {
-      spans_.push_back({p, 0, false});
+      cells_[n] = std::string_view(d + p, 0);
     }
+    ++n;
     has = in_scratch = false;
   };
 
@@ -192,7 +241,6 @@ void CsvScanner::ReadRecord(size_t* pos_io, int64_t* newlines,
       end_cell();
       break;
     }
-    bool plain = true;
     if (d[p] == '"') {
       ++p;
       const int64_t quote_line = nl;
@@ -246,65 +294,60 @@ void CsvScanner::ReadRecord(size_t* pos_io, int64_t* newlines,
       }
       if (error->empty()) *error = "text after the closing quote of a quoted field";
       // The rest of the cell is read as plain text.
-      plain = true;
     }
-    if (plain) {
-      size_t seg = p;
-      size_t s = p;
-      for (;;) {
-        while (s < e && !kPlainStops.stop[static_cast<unsigned char>(d[s])]) ++s;
-        if (s == e) {
-          append(seg, e);
-          p = e;
-          end_cell();
-          more = false;
-          break;
-        }
-        const char c = d[s];
-        if (c == ',') {
-          append(seg, s);
-          p = s + 1;
-          end_cell();
-          break;
-        }
-        if (c == '\n') {
-          append(seg, s);
-          p = s + 1;
-          ++nl;
-          end_cell();
-          more = false;
-          break;
-        }
-        // '\r': a line end when followed by '\n' or the end of the input.
-        if (s + 1 == e) {
-          append(seg, s);
-          p = e;
-          end_cell();
-          more = false;
-          break;
-        }
-        if (d[s + 1] == '\n') {
-          append(seg, s);
-          p = s + 2;
-          ++nl;
-          end_cell();
-          more = false;
-          break;
-        }
-        ++s;  // a lone CR is data
+    // A plain cell (or the rest of one after its closing quote).
+    const size_t seg = p;
+    size_t s = p;
+    for (;;) {
+      s = FindPlainStop(d, s, e);
+      if (s == e) {
+        append(seg, e);
+        p = e;
+        end_cell();
+        more = false;
+        break;
       }
+      const char c = d[s];
+      if (c == ',') {
+        append(seg, s);
+        p = s + 1;
+        end_cell();
+        break;
+      }
+      if (c == '\n') {
+        append(seg, s);
+        p = s + 1;
+        ++nl;
+        end_cell();
+        more = false;
+        break;
+      }
+      // '\r': a line end when followed by '\n' or the end of the input.
+      if (s + 1 == e) {
+        append(seg, s);
+        p = e;
+        end_cell();
+        more = false;
+        break;
+      }
+      if (d[s + 1] == '\n') {
+        append(seg, s);
+        p = s + 2;
+        ++nl;
+        end_cell();
+        more = false;
+        break;
+      }
+      ++s;  // a lone CR is data
     }
   }
 
-  cells->resize(spans_.size());
-  std::string_view* out = cells->data();
-  for (size_t i = 0; i < spans_.size(); ++i) {
-    const Span& sp = spans_[i];
-    const char* base = sp.in_scratch ? scratch_.data() : d;
-    out[i] = std::string_view(base + sp.begin, sp.size);
+  for (const ScratchCell& sc : in_scratch_) {
+    cells_[sc.index] = std::string_view(scratch_.data() + sc.begin, sc.size);
   }
   *pos_io = p;
   *newlines = nl;
+  return n;
 }
 
 absl::Status CsvFile::Open(std::string_view data, std::string_view name,
@@ -345,14 +388,111 @@ absl::Status CsvFile::Open(std::string_view data, std::string_view name,
   }
   data_begin_ = p;
   data_begin_line_ = 1 + nl;
+  layout_ = Layout();
+  using Kind = CsvColumn::Kind;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const int c = static_cast<int>(i);
+    switch (columns_[i].kind) {
+      case Kind::kIgnored: break;
+      case Kind::kEventId: layout_.event_id = c; break;
+      case Kind::kMemberId: layout_.member_id = c; break;
+      case Kind::kTime: layout_.time = c; break;
+      case Kind::kType: layout_.type = c; break;
+      case Kind::kValue: layout_.value = c; break;
+      case Kind::kGroupId: layout_.group_id = c; break;
+      case Kind::kChannel: layout_.channel = c; break;
+      case Kind::kAccountId: layout_.account_id = c; break;
+      case Kind::kAttr: layout_.attrs.push_back(c); break;
+      case Kind::kProfile: layout_.profile.push_back(c); break;
+    }
+  }
   return absl::OkStatus();
+}
+
+namespace {
+
+// Eight ASCII digits (the first the most significant) -> their value;
+// false when one of the bytes is not a digit.
+inline bool Digits8(const char* p, uint64_t* out) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  if (((x & 0xF0F0F0F0F0F0F0F0ULL) |
+       (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) !=
+      0x3333333333333333ULL) {
+    return false;
+  }
+  x = ((x & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
+  x = ((x & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+  x = ((x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+  *out = x;
+  return true;
+}
+
+// Whole milliseconds with 1 to 18 digits (no sign): the common case, as
+// MapCsvCells' fast path reads it.
+inline bool FastMillis(std::string_view cell, int64_t* out) {
+  const size_t n = cell.size();
+  if (n == 0 || n > 18) return false;
+  const char* p = cell.data();
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t d;
+    if (!Digits8(p + i, &d)) return false;
+    v = v * 100000000 + d;
+  }
+  for (; i < n; ++i) {
+    const unsigned d = static_cast<unsigned char>(p[i]) - '0';
+    if (d > 9) return false;
+    v = v * 10 + d;
+  }
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
+}  // namespace
+
+bool CsvFile::MapCells(const std::string_view* cells, RawEvent* r) const {
+  const Layout& l = layout_;
+  // The time and value first: when one of them is not in a common form,
+  // the general mapping says what is wrong (errors in column order).
+  int64_t time = 0;
+  bool has_time = false;
+  if (l.time >= 0 && !cells[l.time].empty()) {
+    if (!FastMillis(cells[l.time], &time)) return false;
+    has_time = true;
+  }
+  double value = 0;
+  if (l.value >= 0 && !cells[l.value].empty()) {
+    if (!ParseValueText(cells[l.value], &value)) return false;
+  }
+  r->time = time;
+  r->has_time = has_time;
+  r->value = value;
+  if (l.event_id >= 0) r->event_id = cells[l.event_id];
+  if (l.member_id >= 0) r->member_id = cells[l.member_id];
+  if (l.type >= 0) r->type = cells[l.type];
+  if (l.group_id >= 0) r->group_id = cells[l.group_id];
+  if (l.channel >= 0) r->channel = cells[l.channel];
+  if (l.account_id >= 0) r->account_id = cells[l.account_id];
+  for (int c : l.attrs) {
+    if (!cells[c].empty()) r->attrs.push_back({columns_[c].key, cells[c]});
+  }
+  for (int c : l.profile) {
+    if (!cells[c].empty()) r->profile.push_back({columns_[c].key, cells[c]});
+  }
+  if (r->member_id.empty()) {
+    r->error = "empty member_id";
+  } else if (!has_time) {
+    r->error = "no time";
+  }
+  return true;
 }
 
 size_t CsvFile::ParseRange(size_t begin, size_t limit, RawEventSink* sink,
                            int64_t* newlines) const {
   CsvScanner scanner(data_);
   RawEvent ev;
-  std::vector<std::string_view> cells;
   std::string error;
   int64_t error_line = -1;
   size_t p = begin;
@@ -361,8 +501,10 @@ size_t CsvFile::ParseRange(size_t begin, size_t limit, RawEventSink* sink,
     ev.Clear();
     ev.line = nl;
     ev.offset = static_cast<int64_t>(p);
-    scanner.ReadRecord(&p, &nl, &cells, &error, &error_line);
-    MapCsvCells(columns_, cells.data(), cells.size(), error, &ev);
+    const size_t n = scanner.Read(&p, &nl, &error, &error_line);
+    if (!error.empty() || n != columns_.size() || !MapCells(scanner.cells(), &ev)) {
+      MapCsvCells(columns_, scanner.cells(), n, error, &ev);
+    }
     ev.error_line = error_line;
     sink->Add(ev);
   }

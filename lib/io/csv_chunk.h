@@ -43,15 +43,32 @@ class CsvScanner {
                   std::vector<std::string_view>* cells, std::string* error,
                   int64_t* error_line);
 
+  // The same, with the cells left in the scanner: cells() holds the
+  // returned number of them (valid until the next call).
+  size_t Read(size_t* pos, int64_t* newlines, std::string* error,
+              int64_t* error_line);
+  const std::string_view* cells() const { return cells_.data(); }
+
  private:
-  struct Span {
-    size_t begin;   // in data_, or in scratch_ when in_scratch
-    size_t size;
-    bool in_scratch;
-  };
+  // The record from `c` (a cell start, cells_[0, n) read before it) to its
+  // end: quoted cells, and lines with a quote anywhere.
+  size_t ReadQuoted(const char* c, size_t n, size_t* pos, int64_t* newlines,
+                    std::string* error, int64_t* error_line);
+  // Room for one more cell after n.
+  void Grow(size_t n) {
+    if (n == cells_.size()) cells_.resize(2 * cells_.size());
+  }
+
   std::string_view data_;
   std::string scratch_;
-  std::vector<Span> spans_;
+  // The cells of the last record (its size is a capacity, not a count).
+  std::vector<std::string_view> cells_ = std::vector<std::string_view>(64);
+  // Cells in scratch_ (index, begin, size): made views once the record is
+  // read (scratch_ may move while it grows).
+  struct ScratchCell {
+    size_t index, begin, size;
+  };
+  std::vector<ScratchCell> in_scratch_;
 };
 
 // A CSV file held in memory: its header, then parts of its data.
@@ -80,8 +97,21 @@ class CsvFile {
                     int64_t* newlines) const;
 
  private:
+  // Maps a well-formed record with as many cells as columns onto `out`
+  // (as MapCsvCells would); false, with `out` untouched, when it takes the
+  // general MapCsvCells (a time or value not in the common forms).
+  bool MapCells(const std::string_view* cells, RawEvent* out) const;
+
   std::string_view data_;
   std::vector<CsvColumn> columns_;
+  // The column of each field (-1: none), and the kept attr / profile
+  // columns in order, for MapCells.
+  struct Layout {
+    int event_id = -1, member_id = -1, time = -1, type = -1, value = -1,
+        group_id = -1, channel = -1, account_id = -1;
+    std::vector<int> attrs, profile;
+  };
+  Layout layout_;
   size_t data_begin_ = 0;
   int64_t data_begin_line_ = 1;
 };
