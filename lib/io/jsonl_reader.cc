@@ -58,13 +58,78 @@ bool IsBlank(const char* b, const char* e) {
   return true;
 }
 
+// Copies a JSON text with ".0" after each integer that does not fit in 64
+// bits (simdjson's DOM parser fails on those, with NUMBER_ERROR, where JSON
+// has a number): they then read as doubles, like 1e20. Strings are copied
+// as they are. False when there is no such integer.
+bool WidenBigIntegers(const char* json, size_t len, std::string* out) {
+  static constexpr std::string_view kMinInt64 = "9223372036854775808";    // digits of -2^63
+  static constexpr std::string_view kMaxUint64 = "18446744073709551615";  // 2^64 - 1
+  out->clear();
+  size_t copied = 0;
+  size_t i = 0;
+  bool in_string = false;
+  while (i < len) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        i += 2;
+        continue;
+      }
+      in_string = c != '"';
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      ++i;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) {
+      ++i;
+      continue;
+    }
+    // A number: its digits, then whatever else it has (a fraction, an
+    // exponent: then simdjson reads it as a double).
+    const bool negative = c == '-';
+    const size_t digits = negative ? i + 1 : i;
+    size_t e = digits;
+    while (e < len && json[e] >= '0' && json[e] <= '9') ++e;
+    const std::string_view d(json + digits, e - digits);
+    bool is_integer = true;
+    while (e < len && ((json[e] >= '0' && json[e] <= '9') || json[e] == '.' || json[e] == 'e' ||
+                       json[e] == 'E' || json[e] == '+' || json[e] == '-')) {
+      is_integer = false;
+      ++e;
+    }
+    const std::string_view limit = negative ? kMinInt64 : kMaxUint64;
+    if (is_integer && !d.empty() && d[0] != '0' &&
+        (d.size() > limit.size() || (d.size() == limit.size() && d > limit))) {
+      out->append(json + copied, e - copied);
+      out->append(".0");
+      copied = e;
+    }
+    i = e;
+  }
+  if (copied == 0) return false;
+  out->append(json + copied, len - copied);
+  return true;
+}
+
 // Reads one line's object into a RawEvent.
 class LineReader {
  public:
   void Read(const char* json, size_t len, RawEvent* ev, JsonlSink* sink) {
     used_texts_ = 0;
     element doc;
-    const simdjson::error_code err = parser_.parse(json, len, false).get(doc);
+    simdjson::error_code err = parser_.parse(json, len, false).get(doc);
+    if (err == simdjson::NUMBER_ERROR && WidenBigIntegers(json, len, &widened_)) {
+      const size_t n = widened_.size();
+      widened_.append(simdjson::SIMDJSON_PADDING, ' ');
+      if (parser_.parse(widened_.data(), n, false).get(doc) == simdjson::SUCCESS) {
+        err = simdjson::SUCCESS;
+      }
+    }
     if (err != simdjson::SUCCESS) {
       ev->error = err == simdjson::UTF8_ERROR
                       ? std::string("not valid UTF-8")
@@ -272,6 +337,7 @@ class LineReader {
   }
 
   simdjson::dom::parser parser_;
+  std::string widened_;  // the line with its big integers widened
   std::deque<std::string> texts_;
   size_t used_texts_ = 0;
 };

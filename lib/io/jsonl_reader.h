@@ -13,6 +13,9 @@
 // * "attrs" and "profile" are objects; their values are strings (numbers
 //   and booleans are taken as their JSON text, null is absent). Unlike an
 //   empty CSV cell, "" is a present, empty value.
+// * An integer that does not fit in 64 bits (a JSON number all the same) is
+//   read as a double: a "value" or attribute gets that double, a "time" is
+//   bad (not whole milliseconds in range).
 // * Empty (or blank) lines are skipped. Unknown fields are ignored, with one
 //   warning per field name and file.
 // * A bad record (not JSON, not an object, a field of the wrong type, bytes

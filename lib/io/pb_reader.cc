@@ -32,6 +32,32 @@ inline bool ReadVarint(const uint8_t** p, const uint8_t* e, uint64_t* out) {
   return false;
 }
 
+// Reads a field tag at *p (< e): a varint of at most 5 bytes that fits in
+// 32 bits, as protobuf reads tags (field numbers are below 2^29). A longer
+// or larger one does not decode (read as a 64-bit varint, a tag such as
+// 80 80 80 80 80 80 80 80 80 01 passed for an unknown field, and one cut to
+// 32 bits could pass for a field of ours).
+inline bool ReadTag(const uint8_t** p, const uint8_t* e, uint64_t* out) {
+  const uint8_t* start = *p;
+  const uint8_t* q = *p;
+  if (!ReadVarint(&q, e, out) || q - start > 5 || *out > 0xffffffffu) return false;
+  *p = q;
+  return true;
+}
+
+// Reads the length of a length-delimited field at *p (< e), as protobuf
+// reads it: at most 5 bytes, below 2^31, and it must fit in what is left.
+inline bool ReadLength(const uint8_t** p, const uint8_t* e, uint64_t* out) {
+  const uint8_t* start = *p;
+  const uint8_t* q = *p;
+  if (!ReadVarint(&q, e, out) || q - start > 5 || *out > 0x7fffffffu ||
+      *out > static_cast<uint64_t>(e - q)) {
+    return false;
+  }
+  *p = q;
+  return true;
+}
+
 void AppendVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
     out->push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -84,7 +110,7 @@ bool SkipField(const uint8_t** p, const uint8_t* e, uint32_t wt) {
       *p += 8;
       return true;
     case kLengthDelimited:
-      if (!ReadVarint(p, e, &v) || v > static_cast<uint64_t>(e - *p)) return false;
+      if (!ReadLength(p, e, &v)) return false;
       *p += v;
       return true;
     case kFixed32:
@@ -107,7 +133,7 @@ bool DecodeEntry(const uint8_t* p, const uint8_t* e, KeyValue* kv,
   kv->value = {};
   while (p < e) {
     uint64_t tag;
-    if (!ReadVarint(&p, e, &tag)) {
+    if (!ReadTag(&p, e, &tag) || (tag >> 3) == 0) {  // field 0 is no field
       *why = "a map entry does not decode";
       return false;
     }
@@ -115,7 +141,7 @@ bool DecodeEntry(const uint8_t* p, const uint8_t* e, KeyValue* kv,
     const uint32_t wt = static_cast<uint32_t>(tag & 7);
     if ((field == 1 || field == 2) && wt == kLengthDelimited) {
       uint64_t len;
-      if (!ReadVarint(&p, e, &len) || len > static_cast<uint64_t>(e - p)) {
+      if (!ReadLength(&p, e, &len)) {
         *why = "a map entry does not decode";
         return false;
       }
@@ -187,7 +213,7 @@ void DecodeMemberEvent(std::string_view message, RawEvent* ev) {
   std::string why;
   while (p < e) {
     uint64_t tag;
-    if (!ReadVarint(&p, e, &tag) || (tag >> 3) == 0) {
+    if (!ReadTag(&p, e, &tag) || (tag >> 3) == 0) {
       Fail(ev, "the message does not decode (bad field tag)");
       break;
     }
@@ -227,7 +253,7 @@ void DecodeMemberEvent(std::string_view message, RawEvent* ev) {
       continue;
     }
     uint64_t len;
-    if (!ReadVarint(&p, e, &len) || len > static_cast<uint64_t>(e - p)) {
+    if (!ReadLength(&p, e, &len)) {
       Fail(ev, absl::StrCat("the message does not decode (field ",
                             FieldName(field), ")"));
       break;

@@ -1,0 +1,6 @@
+*
+emJ
+kJvJ
+ksecondR	
+rolex
+emJ
