@@ -209,6 +209,31 @@ TEST_F(StateTest, ExportImportRoundTripGivesIdenticalViewsAndBytes) {
   EXPECT_EQ(other.stats().members, store.stats().members);
 }
 
+// Member ids and attributes are whatever bytes the host gave, not always
+// UTF-8 (Latin-1 "caf\xe9", a lone continuation byte). Their state must
+// export, import and snapshot like any other (state.proto: bytes fields;
+// found by the c_api fuzz target, where a `string` field failed to parse
+// and took the whole snapshot with it).
+TEST_F(StateTest, MembersWhoseIdsAndAttributesAreNotUtf8RoundTrip) {
+  Store store(model_);
+  const std::string odd_id = "caf\xe9";
+  store.Apply(Ev("e1", odd_id, Day(1), "x").Profile("city", "\x80\xff").view(), nullptr);
+  store.Apply(Ev("e2", "plain", Day(1), "x").view(), nullptr);
+  auto bytes = store.ExportMember(odd_id);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  Store other(model_);
+  ASSERT_TRUE(other.ImportMember(*bytes).ok());
+  auto again = other.ExportMember(odd_id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *bytes);
+  const std::string path = TempPath("non_utf8.snap");
+  ASSERT_TRUE(store.SaveSnapshot(path).ok());
+  auto restored = Store::LoadSnapshot(model_, path);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(AllViews(**restored, Day(2)), AllViews(store, Day(2)));
+  std::remove(path.c_str());
+}
+
 // The state-in-a-row pattern: for each event, import the member's bytes
 // (if any), apply, export, erase. Same changes and views as one store.
 TEST_F(StateTest, StatelessScoringThroughBytesMatchesOneStore) {
