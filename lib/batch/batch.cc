@@ -841,10 +841,11 @@ absl::Status BatchJob::Impl::ReadInput(io::InputBytes* in, const std::string& na
   if (format == io::LogFormat::kJsonl) {
     std::vector<std::pair<std::string, int64_t>> unknown;
     for (const Task& t : tasks) {
-      for (const auto& [field, l] : t.part->unknown_fields) {
+      for (const auto& entry : t.part->unknown_fields) {
+        const auto& field = entry.first;
         if (std::none_of(unknown.begin(), unknown.end(),
                          [&](const auto& u) { return u.first == field; })) {
-          unknown.emplace_back(field, t.part->line_base + l);
+          unknown.emplace_back(field, t.part->line_base + entry.second);
         }
       }
     }
