@@ -899,23 +899,7 @@ absl::Status BatchJob::Impl::ReadStream(io::EventSource* source,
     io::RawEvent ev;
     while (source->Next(&record)) {
       ev.Clear();
-      ev.line = record.line;
-      ev.error = record.error;
-      ev.event_id = record.event_id;
-      ev.member_id = record.member_id;
-      ev.has_time = record.has_time;
-      ev.time = record.time;
-      ev.type = record.type;
-      ev.account_id = record.account_id;
-      ev.group_id = record.group_id;
-      ev.channel = record.channel;
-      ev.value = record.value;
-      for (int i = 0; i < record.num_attrs; ++i) {
-        ev.attrs.push_back({record.attrs[i].key, record.attrs[i].value});
-      }
-      for (int i = 0; i < record.num_profile; ++i) {
-        ev.profile.push_back({record.profile[i].key, record.profile[i].value});
-      }
+      io::ToRawEvent(record, &ev);
       builder.Add(ev);
       ++summary->rows_read;
       if (!part->bad.empty()) {

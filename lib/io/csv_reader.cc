@@ -562,4 +562,25 @@ absl::StatusOr<std::unique_ptr<EventSource>> OpenEventSource(
   return std::unique_ptr<EventSource>(*std::move(csv));
 }
 
+void ToRawEvent(const EventRecord& record, RawEvent* out) {
+  RawEvent& ev = *out;
+  ev.line = record.line;
+  ev.error = record.error;
+  ev.event_id = record.event_id;
+  ev.member_id = record.member_id;
+  ev.has_time = record.has_time;
+  ev.time = record.time;
+  ev.type = record.type;
+  ev.account_id = record.account_id;
+  ev.group_id = record.group_id;
+  ev.channel = record.channel;
+  ev.value = record.value;
+  for (int i = 0; i < record.num_attrs; ++i) {
+    ev.attrs.push_back({record.attrs[i].key, record.attrs[i].value});
+  }
+  for (int i = 0; i < record.num_profile; ++i) {
+    ev.profile.push_back({record.profile[i].key, record.profile[i].value});
+  }
+}
+
 }  // namespace leadscore::io

@@ -222,6 +222,10 @@ class CsvEventSource : public EventSource {
   int64_t next_row_ = 0;
 };
 
+// The record as a RawEvent (the batch job's form), appended to `*ev`'s
+// attribute and profile lists (clear it first). Views into `record`.
+void ToRawEvent(const EventRecord& record, RawEvent* ev);
+
 }  // namespace leadscore::io
 
 #endif  // LEADSCORE_LIB_IO_CSV_READER_H_

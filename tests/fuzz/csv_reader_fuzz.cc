@@ -43,23 +43,7 @@ std::string StreamText(const std::string& bytes, size_t block_size) {
     }
     last_line = record.line;
     leadscore::io::RawEvent ev;
-    ev.line = record.line;
-    ev.error = record.error;
-    ev.event_id = record.event_id;
-    ev.member_id = record.member_id;
-    ev.has_time = record.has_time;
-    ev.time = record.time;
-    ev.type = record.type;
-    ev.account_id = record.account_id;
-    ev.group_id = record.group_id;
-    ev.channel = record.channel;
-    ev.value = record.value;
-    for (int i = 0; i < record.num_attrs; ++i) {
-      ev.attrs.push_back({record.attrs[i].key, record.attrs[i].value});
-    }
-    for (int i = 0; i < record.num_profile; ++i) {
-      ev.profile.push_back({record.profile[i].key, record.profile[i].value});
-    }
+    leadscore::io::ToRawEvent(record, &ev);
     out += RecordText(ev, 0) + "\n";
   }
   if (!(*source)->status().ok()) out += "status: " + (*source)->status().ToString() + "\n";
