@@ -31,9 +31,11 @@ constexpr int64_t kT0 = (1700000000000LL / kMsPerDay) * kMsPerDay;
 inline int64_t Day(int64_t n) { return kT0 + n * kMsPerDay; }
 inline int64_t Hours(int64_t n) { return n * kMsPerHour; }
 
-// "D3" for Day(3), "D2+86399999" for Day(3) - 1.
+// "D3" for Day(3), "D2+86399999" for Day(3) - 1; "T<ms>" for a time too far
+// from Day(0) for int64 (engine_time_range_test.cc).
 inline std::string TimeStr(int64_t t) {
-  int64_t off = t - kT0;
+  int64_t off;
+  if (__builtin_sub_overflow(t, kT0, &off)) return "T" + std::to_string(t);
   int64_t d = off / kMsPerDay;
   int64_t rem = off % kMsPerDay;
   if (rem < 0) {

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "lib/base/strings.h"
+#include "lib/base/time_math.h"
 #include "lib/engine/engine.h"
 #include "lib/model/compiled_model.h"
 #include "re2/re2.h"
@@ -259,7 +260,7 @@ int Calibrate(std::shared_ptr<const Model> model, const LogArgs& log,
     return kExitOk;
   }
   out->as_of = full.summary.as_of;
-  out->cutoff = out->as_of - options.window_ms;
+  out->cutoff = SubSat(out->as_of, options.window_ms);
   LogArgs early = log;
   early.options.as_of = out->cutoff;
   early.quiet = true;

@@ -13,14 +13,10 @@
 
 #include "lib/base/hash.h"
 #include "lib/base/strings.h"
+#include "lib/base/time_math.h"
 
 namespace leadscore::internal {
 namespace {
-
-double DecayFactor(double half_life_ms, int64_t dt) {
-  if (half_life_ms <= 0 || dt == 0) return 1.0;
-  return std::exp2(-static_cast<double>(dt) / half_life_ms);
-}
 
 // Dependency bits (MemberState::dirty): what may have changed since a
 // member's last evaluation, by what conditions read. A state tag none of
@@ -53,14 +49,16 @@ class MemberContext final : public expr::Context {
   double Score(int i) const override {
     const ScoreDef& d = m_.scores[i];
     if (d.derived) return d.formula->EvalNumber(*this);
-    return s_.scores[d.slot] * DecayFactor(d.half_life_ms, now_ - s_.ref_time);
+    return s_.scores[d.slot] * DecayFactor(d.half_life_ms, now_, s_.ref_time);
   }
   int64_t Counter(int i) const override {
     const CounterDef& c = m_.counters[i];
     if (c.window_ms == 0) return s_.lifetime_counts[c.slot];
     const auto& times = s_.window_counts[c.slot];
     // Events with time in (now - window, now].
-    auto lo = std::upper_bound(times.begin(), times.end(), now_ - c.window_ms);
+    auto lo = times.begin();
+    int64_t after;
+    if (LowerBound(now_, c.window_ms, &after)) lo = std::upper_bound(lo, times.end(), after);
     auto hi = std::upper_bound(lo, times.end(), now_);
     return hi - lo;
   }
@@ -68,9 +66,9 @@ class MemberContext final : public expr::Context {
   int Stage() const override { return s_.stage; }
   int64_t Now() const override { return now_; }
   int64_t Idle() const override {
-    return idle_override_ >= 0 ? idle_override_ : now_ - s_.last_event_time;
+    return idle_override_ >= 0 ? idle_override_ : Age(now_, s_.last_event_time);
   }
-  int64_t StageAge() const override { return now_ - s_.stage_since; }
+  int64_t StageAge() const override { return Age(now_, s_.stage_since); }
   bool MemberAttr(int id, std::string_view* value) const override {
     if (!s_.attr_present[id]) return false;
     *value = s_.attrs[id];
@@ -225,7 +223,8 @@ uint64_t Engine::Deps(const expr::Program& p, int depth) const {
 std::optional<RejectReason> Engine::Check(const MemberState* s, const Event& e,
                                           uint64_t h) const {
   if (s == nullptr) return std::nullopt;
-  const int64_t horizon = s->clock - m_.allowed_lateness_ms;
+  // Saturated: below INT64_MIN nothing is too late, every id is kept.
+  const int64_t horizon = SubSat(s->clock, m_.allowed_lateness_ms);
   if (e.time < horizon) return RejectReason::kTooLate;
   auto it = std::lower_bound(
       s->dedup.begin(), s->dedup.end(), h,
@@ -260,10 +259,9 @@ void Engine::Init(MemberState* s, std::string_view member_id,
 
 void Engine::DecayTo(MemberState* s, int64_t t) {
   if (t == s->ref_time) return;
-  const int64_t dt = t - s->ref_time;
   // Scores (and rules) that do not decay would be multiplied by exactly 1.
   for (const DecayingScore& d : decaying_scores_) {
-    const double f = DecayFactor(d.half_life_ms, dt);
+    const double f = DecayFactor(d.half_life_ms, t, s->ref_time);
     factor_[d.score] = f;
     s->scores[d.slot] *= f;
   }
@@ -337,7 +335,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
 
   // Step 4: counters, event rules, event tags, one event transition.
   MemberContext ctx(m_, *s, tau);
-  ctx.SetEvent(&e, is_new ? 0 : tau - s->last_event_time);
+  ctx.SetEvent(&e, is_new ? 0 : Age(tau, s->last_event_time));
   for (int c : d.counters) {
     const CounterDef& cd = m_.counters[c];
     if (!Holds(cd.when, ctx)) continue;
@@ -349,8 +347,10 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
     auto& times = s->window_counts[cd.slot];
     times.insert(std::upper_bound(times.begin(), times.end(), e.time), e.time);
     // Times at or before tau - window are outside every later window.
-    auto keep = std::upper_bound(times.begin(), times.end(), tau - cd.window_ms);
-    times.erase(times.begin(), keep);
+    int64_t gone;
+    if (LowerBound(tau, cd.window_ms, &gone)) {
+      times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), gone));
+    }
   }
   for (int r : d.rules) {
     const RuleDef& rd = m_.rules[r];
@@ -372,22 +372,27 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
         auto& entries = s->window_caps[rd.cap_slot];
         auto by_time = [](const CapEntry& a, int64_t t) { return a.time <= t; };
         // Allowed in (e.time - window, e.time].
-        auto lo = std::lower_bound(entries.begin(), entries.end(),
-                                   e.time - rd.cap_window_ms, by_time);
+        auto lo = entries.begin();
+        int64_t after;
+        if (LowerBound(e.time, rd.cap_window_ms, &after)) {
+          lo = std::lower_bound(lo, entries.end(), after, by_time);
+        }
         auto hi = std::lower_bound(lo, entries.end(), e.time, by_time);
         double in_window = 0;
         for (auto it = lo; it != hi; ++it) in_window += it->allowed;
         raw = std::max(0.0, std::min(rd.points, rd.cap_max - in_window));
         if (raw > 0) entries.insert(hi, CapEntry{e.time, raw});
         // Entries at or before clock - lateness - window are in no later window.
-        auto keep = std::lower_bound(entries.begin(), entries.end(),
-                                     tau - m_.allowed_lateness_ms - rd.cap_window_ms,
-                                     by_time);
-        entries.erase(entries.begin(), keep);
+        int64_t horizon, gone;
+        if (LowerBound(tau, m_.allowed_lateness_ms, &horizon) &&
+            LowerBound(horizon, rd.cap_window_ms, &gone)) {
+          entries.erase(entries.begin(),
+                        std::lower_bound(entries.begin(), entries.end(), gone, by_time));
+        }
       }
     }
     const ScoreDef& sd = m_.scores[rd.score];
-    double p = raw * DecayFactor(sd.half_life_ms, tau - e.time);
+    double p = raw * DecayFactor(sd.half_life_ms, tau, e.time);
     double v = s->scores[sd.slot];
     // Literally clamp(v + p) - v (section 2), even unbounded: an independent
     // implementation computes the same bits, which keeps ties in top
@@ -466,7 +471,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
   if (tracer_ != nullptr) tracer_->OnApplied(*s, tau);
 
   if (s->dedup.size() >= s->dedup_prune_at) {
-    const int64_t horizon = s->clock - m_.allowed_lateness_ms;
+    const int64_t horizon = SubSat(s->clock, m_.allowed_lateness_ms);
     s->dedup.erase(std::remove_if(s->dedup.begin(), s->dedup.end(),
                                   [&](const DedupEntry& de) { return de.time < horizon; }),
                    s->dedup.end());
@@ -506,7 +511,7 @@ void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
   // Event tags whose TTL has passed.
   for (int i : m_.ttl_tags) {
     const TagDef& td = m_.tags[i];
-    if (s->tags[i] && t >= s->tag_last_set[td.ttl_slot] + td.ttl_ms) {
+    if (s->tags[i] && Age(t, s->tag_last_set[td.ttl_slot]) >= td.ttl_ms) {
       s->tags[i] = 0;
       dirty |= kTagsBit;
       c.kind = ChangeKind::kTagRemoved;
@@ -561,7 +566,7 @@ void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
     FlagState& fs = s->flags[f];
     c.flag = static_cast<int>(f);
     if (!fs.armed && (fd.rearm != nullptr || fd.cooldown_ms > 0)) {
-      bool ok = (fd.cooldown_ms == 0 || t - fs.last >= fd.cooldown_ms) &&
+      bool ok = (fd.cooldown_ms == 0 || Age(t, fs.last) >= fd.cooldown_ms) &&
                 Holds(fd.rearm, ctx);
       if (ok) {
         fs.armed = true;
@@ -662,7 +667,7 @@ void Engine::Read(const MemberState& s, int64_t t, MemberView* out) const {
   }
   for (size_t r = 0; r < m_.rules.size(); ++r) {
     double val = s.ledger[r] *
-                 DecayFactor(m_.scores[m_.rules[r].score].half_life_ms, t - s.ref_time);
+                 DecayFactor(m_.scores[m_.rules[r].score].half_life_ms, t, s.ref_time);
     if (val != 0) {
       v.ledger.push_back({m_.rules[r].contributor, m_.rules[r].score, val});
     }

@@ -57,17 +57,11 @@
 #define LEADSCORE_FUZZ_KNOWN_NON_UTF8_STATE 0
 #endif
 
-// Known issue (found by this target, 2026-11-24): the engine subtracts
-// times without overflow checks (lib/engine/engine.cc), so an event, advance
-// or read at a time near INT64_MIN or INT64_MAX is undefined behaviour
-// (UBSan: signed integer overflow). While this is open, the extreme times
-// this target makes stay within (-2^61, 2^61) ms (still about 73 million
-// years either side of 1970). Build with -DLEADSCORE_FUZZ_KNOWN_TIME_OVERFLOW=0
-// for the whole int64 range (tests/fuzz/regressions/c_api/
-// engine_time_overflow then fails under UBSan).
-#ifndef LEADSCORE_FUZZ_KNOWN_TIME_OVERFLOW
-#define LEADSCORE_FUZZ_KNOWN_TIME_OVERFLOW 1
-#endif
+// Fixed issue (found by this target, 2026-11-24): the engine subtracted
+// times without overflow checks, so an event, advance or read at a time near
+// INT64_MIN or INT64_MAX was undefined behaviour (lib/base/time_math.h now;
+// tests/engine_time_range_test.cc). Extreme times cover the whole int64
+// range (tests/fuzz/regressions/c_api/engine_time_overflow*).
 
 namespace {
 
@@ -151,12 +145,8 @@ void CheckJson(const char* text, size_t len, const char* what) {
 constexpr int64_t kBase = 1767225600000;  // 2026-01-01T00:00:00Z
 constexpr int64_t kDay = 86400000;
 // The extreme times events, advances and reads get.
-constexpr int64_t kMaxTime = LEADSCORE_FUZZ_KNOWN_TIME_OVERFLOW
-                                 ? (int64_t{1} << 61) - 1
-                                 : std::numeric_limits<int64_t>::max();
-constexpr int64_t kMinTime = LEADSCORE_FUZZ_KNOWN_TIME_OVERFLOW
-                                 ? -kMaxTime
-                                 : std::numeric_limits<int64_t>::min();
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min();
 
 // An event and the strings it points to.
 struct EventData {
@@ -260,49 +250,6 @@ std::string MemberEventBytes(const EventData& d) {
   return out;
 }
 
-// The time of serialized MemberEvent bytes, read here to keep junk bytes
-// within LEADSCORE_FUZZ_KNOWN_TIME_OVERFLOW. False when the bytes do not
-// decode as plain fields; *time is 0 when they have none.
-bool ProtoTime(std::string_view b, int64_t* time) {
-  size_t p = 0;
-  auto varint = [&](uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p >= b.size()) return false;
-      const uint8_t c = static_cast<uint8_t>(b[p++]);
-      *v |= static_cast<uint64_t>(c & 0x7f) << shift;
-      if ((c & 0x80) == 0) return true;
-    }
-    return false;
-  };
-  *time = 0;
-  while (p < b.size()) {
-    uint64_t tag, v;
-    if (!varint(&tag)) return false;
-    switch (tag & 7) {
-      case 0:
-        if (!varint(&v)) return false;
-        if ((tag >> 3) == 3) *time = static_cast<int64_t>(v);
-        break;
-      case 1:
-        if (b.size() - p < 8) return false;
-        p += 8;
-        break;
-      case 2:
-        if (!varint(&v) || v > b.size() - p) return false;
-        p += v;
-        break;
-      case 5:
-        if (b.size() - p < 4) return false;
-        p += 4;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
 const char* const kTypes[] = {
     "group.join",    "member.intro",  "message.post",    "content.read",  "content.download",
     "course.attend", "quiz.answer",   "poster.share",    "invite.accepted", "event.signup",
@@ -328,22 +275,26 @@ std::string MemberId(Program& in) {
   }
 }
 
+// now + d, kept within int64 (now may be any time an event brought).
+int64_t Shift(int64_t now, int64_t d) {
+  int64_t r;
+  if (!__builtin_add_overflow(now, d, &r)) return r;
+  return d < 0 ? kMinTime : kMaxTime;
+}
+
 int64_t Time(Program& in, int64_t now) {
   const uint8_t c = in.U8();
   const int64_t small = static_cast<int16_t>(in.U16());
   switch (c % 16) {
-    case 0: case 1: case 2: case 3: return now + small * 1000;      // seconds
-    case 4: case 5: case 6: return now + small * 60000;             // minutes
-    case 7: case 8: return now + small * 3600000;                   // hours
-    case 9: return now + small * kDay;                              // days
+    case 0: case 1: case 2: case 3: return Shift(now, small * 1000);  // seconds
+    case 4: case 5: case 6: return Shift(now, small * 60000);         // minutes
+    case 7: case 8: return Shift(now, small * 3600000);               // hours
+    case 9: return Shift(now, small * kDay);                          // days
     case 10: return 0;
     case 11: return -1 - (small & 0x7fff);
     case 12: return kMinTime + (small & 0x7fff);
     case 13: return kMaxTime - (small & 0x7fff);
-    case 14: {
-      const int64_t raw = static_cast<int64_t>(in.U64());
-      return LEADSCORE_FUZZ_KNOWN_TIME_OVERFLOW ? raw / 8 : raw;  // |raw / 8| < 2^60
-    }
+    case 14: return static_cast<int64_t>(in.U64());
     default: return now;
   }
 }
@@ -639,7 +590,7 @@ class Session {
         case 12: HostReject(in); break;
         case 13: Consistent(); break;
         case 14: Misc(in); break;
-        default: now_ += static_cast<int64_t>(in.U16()) * (in.U8() & 1 ? 60000 : 3600000);
+        default: now_ = Shift(now_, static_cast<int64_t>(in.U16()) * (in.U8() & 1 ? 60000 : 3600000));
       }
     }
     Drain();
@@ -694,7 +645,7 @@ class Session {
     const uint8_t path = in.U8();
     EventData d = MakeEvent(in, now_);
     Apply(d, path);
-    if ((path & 0x30) == 0x30 && d.has_time && d.time > now_ && d.time - now_ < 400 * kDay) {
+    if ((path & 0x30) == 0x30 && d.has_time && d.time > now_ && Shift(now_, 400 * kDay) > d.time) {
       now_ = d.time;
     }
   }
@@ -970,9 +921,7 @@ class Session {
     Check(StatsText(a_) == before && cb_.lines == lines, "an argument error changes nothing");
     // Bytes that may or may not be a MemberEvent: both stores alike.
     const std::string junk = in.Bytes(64);
-    int64_t junk_time = 0;
-    if (!LEADSCORE_FUZZ_KNOWN_TIME_OVERFLOW ||
-        (ProtoTime(junk, &junk_time) && junk_time >= kMinTime && junk_time <= kMaxTime)) {
+    {
       rc = ls_store_apply_proto(a_, junk.data(), junk.size(), err.reset());
       err.Expect(rc, "ls_store_apply_proto (junk)");
       if (rc == LS_OK) {
