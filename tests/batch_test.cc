@@ -228,6 +228,29 @@ TEST(BatchTest, DuplicateEventIsRejectedByTheEngine) {
   EXPECT_THAT(out.members, HasSubstr("\"counters\":{\"posts\":1}"));
 }
 
+TEST(BatchTest, ConditionsSeeGroupChannelAndAttributes) {
+  // The job passes a record's strings to the engine only when the model
+  // reads them: this model reads all three.
+  constexpr char kModelReadingStrings[] = R"pb(
+    score { name: "s" }
+    rule { name: "wechat" on: "*" score: "s" points: 1 when: "event.channel == 'wechat'" }
+    rule { name: "g1" on: "*" score: "s" points: 10 when: "event.group == 'g1'" }
+    rule { name: "tax" on: "*" score: "s" points: 100 when: "event.attrs.topic == 'tax'" }
+  )pb";
+  const std::string csv =
+      "event_id,member_id,time,type,value,channel,group_id,attr.topic\n"
+      "e1,m1,1000,x,,wechat,g1,tax\n"  // 1 + 10 + 100
+      "e2,m1,2000,x,,qq,g1,\n"         // 10
+      "e3,m1,3000,x,,wechat,g2,vat\n"; // 1
+  for (int threads : {1, 2}) {
+    BatchOptions options;
+    options.threads = threads;
+    Output out = RunJob(csv, options, kModelReadingStrings);
+    // 111 + 10 + 1 = 122.
+    EXPECT_THAT(out.members, HasSubstr("\"scores\":{\"s\":122}")) << threads;
+  }
+}
+
 TEST(BatchTest, MemberAndChangeLinesHaveTheDocumentedShape) {
   Output out = RunJob(std::string(kHeader) +
                    "e1,m1,1000,x,\ne2,m1,2000,post,\ne3,m1,3000,post,\n");

@@ -43,22 +43,22 @@ namespace {
 // Compact records
 
 constexpr uint8_t kHasTime = 1;
-constexpr uint8_t kBad = 2;  // rejected while reading (invalid)
+constexpr uint8_t kBad = 2;    // rejected while reading (invalid)
+constexpr uint8_t kPairs = 4;  // has profile pairs or attrs a condition reads
 
-// One row of the log, 32 bytes. Its strings are in a blob (see
+// One row of the log, 40 bytes. Its strings are in a blob (see
 // PartBuilder::Add): member_id, event_id, account_id, group_id, channel,
-// attrs, profile.
+// attrs, profile. The blob stays where the reader wrote it; the scoring
+// reads it only for what the record alone does not say (ScoreMember).
 struct EventRec {
   int64_t time;
   double value;
+  uint64_t id_hash;  // StableHash(event_id), Engine::EventIdHash
   const uint8_t* blob;
   uint32_t type;  // TypeTable id
   uint8_t flags;
-  uint8_t unused = 0;
-  uint16_t blob_size;  // kLongBlob: at least that, see BlobSize
 };
-constexpr uint16_t kLongBlob = 0xffff;
-static_assert(sizeof(EventRec) == 32, "EventRec should stay 32 bytes");
+static_assert(sizeof(EventRec) == 40, "EventRec should stay 40 bytes");
 
 // Memory for records and strings comes in 64 KB blocks from a pool of the
 // job: blocks given back (a part once grouped, a bucket once placed) are
@@ -370,6 +370,7 @@ class PartBuilder final : public io::JsonlSink {
     EventRec rec;
     rec.time = e.time;
     rec.value = e.value;
+    rec.id_hash = StableHash(e.event_id);
     rec.flags = (e.has_time ? kHasTime : 0) | (e.ok() ? 0 : kBad);
     rec.type = TypeId(e.type);
     attrs_.clear();
@@ -399,8 +400,8 @@ class PartBuilder final : public io::JsonlSink {
     p = PutString(p, e.channel);
     p = PutPairs(p, attrs_);
     PutPairs(p, e.profile);
+    if (!attrs_.empty() || !e.profile.empty()) rec.flags |= kPairs;
     rec.blob = blob;
-    rec.blob_size = size < kLongBlob ? static_cast<uint16_t>(size) : kLongBlob;
     part_->recs[partition].push_back(rec);
     ++part_->rows;
     if (!e.ok()) {
@@ -504,7 +505,6 @@ struct MemberSpan {
 struct Partition {
   HugeArray<EventRec> recs;         // grouped per member, in apply order
   std::vector<MemberSpan> members;  // sorted by id
-  std::vector<Arena> arenas;        // the records' strings, by bucket
 };
 
 // Where a member is: partition and index in its members.
@@ -591,6 +591,7 @@ class BatchJob::Impl {
     options_.threads = std::clamp(options_.threads, 1, kMaxThreads);
     partitions_ = options_.threads;
     if (options_.part_bytes < 64) options_.part_bytes = 64;
+    reads_group_or_channel_ = model_->compiled().reads_event_group_or_channel;
   }
 
   struct FileInfo {
@@ -666,6 +667,7 @@ class BatchJob::Impl {
   std::vector<internal::Dispatch> built_dispatch_;
   bool has_max_time_ = false;
   int64_t max_time_ = 0;
+  bool reads_group_or_channel_ = false;
   bool has_as_of_ = false;
   int64_t as_of_ = 0;
   int64_t members_ = 0;
@@ -994,32 +996,17 @@ class MemberTable {
   std::vector<std::string_view> ids_;
 };
 
-// The size of a blob (see PartBuilder::Add), for one of kLongBlob bytes or
-// more.
-size_t BlobSize(const EventRec& rec) {
-  if (rec.blob_size != kLongBlob) return rec.blob_size;
-  const uint8_t* p = rec.blob;
-  std::string_view s;
-  for (int i = 0; i < 5; ++i) p = GetString(p, &s);
-  for (int i = 0; i < 2; ++i) {
-    uint64_t n;
-    p = GetVarint(p, &n);
-    for (uint64_t k = 0; k < 2 * n; ++k) p = GetString(p, &s);
-  }
-  return static_cast<size_t>(p - rec.blob);
-}
-
 // Groups the records of partition `p` per member, members in member_id
 // order, each member's records in the order they are applied:
 //  1. intern the member ids (in log order), and sort the members by id;
-//  2. move every record, with its strings, to a bucket of members that are
-//     neighbours in id order (buckets of ~8 MB), giving each part's blocks
-//     back once it is read;
+//  2. move every record to a bucket of members that are neighbours in id
+//     order (buckets of ~8 MB), giving each part's record blocks back once
+//     it is read;
 //  3. place each bucket's records in the member's range of the final
-//     array (the strings stay in the bucket's arena), then order each
-//     member's records.
-// The records move twice, in sequence or within a bucket; the scoring then
-// reads each member's records and strings from one small region.
+//     array, then order each member's records.
+// The records (40 bytes) move twice, in sequence or within a bucket; their
+// strings stay in the parts' arenas, where the readers wrote them, and the
+// scoring reads them only when a record needs them (ScoreMember).
 void BatchJob::Impl::Group(int p, Partition* out) {
   PhaseTimer timer;
   size_t total = 0;
@@ -1028,33 +1015,24 @@ void BatchJob::Impl::Group(int p, Partition* out) {
   std::vector<uint32_t> member_of;  // per record, in log order
   member_of.reserve(total);
   std::vector<uint32_t> counts;
-  std::vector<uint64_t> bytes;  // of strings, per member
   // The ids are hashed 16 records ahead, so that the table's slot can be
   // asked for before it is needed.
   constexpr size_t kAhead = 16;
   std::string_view ring_id[kAhead];
   uint64_t ring_hash[kAhead];
-  uint16_t ring_size[kAhead];
-  const EventRec* ring_rec[kAhead];
   for (const auto& part : parts_) {
     size_t i = 0;
     auto intern = [&](size_t slot) {
       const uint32_t m = table.Intern(ring_hash[slot], ring_id[slot]);
-      if (m == counts.size()) {
-        counts.push_back(0);
-        bytes.push_back(0);
-      }
+      if (m == counts.size()) counts.push_back(0);
       member_of.push_back(m);
       ++counts[m];
-      bytes[m] += ring_size[slot] != kLongBlob ? ring_size[slot] : BlobSize(*ring_rec[slot]);
     };
     part->recs[p].ForEach([&](const EventRec& rec) {
       const size_t slot = i % kAhead;
       if (i >= kAhead) intern(slot);
       GetString(rec.blob, &ring_id[slot]);
       ring_hash[slot] = StableHash(ring_id[slot]);
-      ring_size[slot] = rec.blob_size;
-      ring_rec[slot] = &rec;
       table.Prefetch(ring_hash[slot]);
       ++i;
     });
@@ -1086,7 +1064,7 @@ void BatchJob::Impl::Group(int p, Partition* out) {
   {
     uint64_t in_bucket = 0;
     for (uint32_t r = 0; r < num_members; ++r) {
-      const uint64_t b = bytes[by_id[r].m] + counts[by_id[r].m] * sizeof(EventRec);
+      const uint64_t b = counts[by_id[r].m] * sizeof(EventRec);
       if (bucket_first.empty() || in_bucket + b > kBucketBytes) {
         bucket_first.push_back(r);
         in_bucket = 0;
@@ -1097,7 +1075,6 @@ void BatchJob::Impl::Group(int p, Partition* out) {
   }
   by_id = {};
   counts = {};
-  bytes = {};
   timer.Mark("g.intern");
 
   // 2. Into buckets, in log order.
@@ -1108,60 +1085,33 @@ void BatchJob::Impl::Group(int p, Partition* out) {
   const size_t num_buckets = bucket_first.size();
   std::vector<BlockList<Placed>> buckets;
   buckets.reserve(num_buckets);
-  out->arenas.clear();
-  out->arenas.reserve(num_buckets);
-  for (size_t b = 0; b < num_buckets; ++b) {
-    buckets.emplace_back(&pool_);
-    out->arenas.emplace_back(&pool_);
-  }
+  for (size_t b = 0; b < num_buckets; ++b) buckets.emplace_back(&pool_);
   size_t k = 0;
   for (const auto& part : parts_) {
     part->recs[p].ForEach([&](const EventRec& rec) {
       const uint32_t r = rank[member_of[k++]];
-      const uint32_t b = bucket_of[r];
-      Placed placed{rec, r};
-      const size_t n = BlobSize(rec);
-      uint8_t* to = out->arenas[b].Alloc(n);
-      std::memcpy(to, rec.blob, n);
-      placed.rec.blob = to;
-      buckets[b].push_back(placed);
+      buckets[bucket_of[r]].push_back(Placed{rec, r});
     });
     part->recs[p].Release();
-    part->arenas[p].Release();
   }
   member_of = {};
   rank = {};
   bucket_of = {};
   timer.Mark("g.buckets");
 
-  // 3. Each bucket's records to their members' ranges, and their strings
-  //    to one arena in that order.
+  // 3. Each bucket's records to their members' ranges.
   // (Small pages: the records are written bucket by bucket and read in
   // order; 2 MB pages, when the system has to make them, cost more to get
   // than they save here.)
   out->recs = HugeArray<EventRec>(total, /*huge=*/false);
   EventRec* recs = out->recs.data();
-  Arena final_arena(&pool_);
   {
     std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
     for (size_t b = 0; b < num_buckets; ++b) {
       buckets[b].ForEach([&](const Placed& x) { recs[fill[x.rank]++] = x.rec; });
       buckets[b].Release();
-      const uint32_t first = begin[bucket_first[b]];
-      const uint32_t last =
-          b + 1 < num_buckets ? begin[bucket_first[b + 1]] : static_cast<uint32_t>(total);
-      for (uint32_t i = first; i < last; ++i) {
-        if (i + 8 < last) __builtin_prefetch(recs[i + 8].blob);
-        const size_t n = BlobSize(recs[i]);
-        uint8_t* to = final_arena.Alloc(n);
-        std::memcpy(to, recs[i].blob, n);
-        recs[i].blob = to;
-      }
-      out->arenas[b].Release();
     }
   }
-  out->arenas.clear();
-  out->arenas.push_back(std::move(final_arena));
   // Each member's records in the order they are applied.
   if (options_.order == Order::kTime) {
     auto before = [](const EventRec& a, const EventRec& b) {
@@ -1186,8 +1136,7 @@ void BatchJob::Impl::Group(int p, Partition* out) {
       }
     }
   }
-  // The members, their ids read from their first record's strings (the
-  // table's views pointed into the parts, given back by now).
+  // The members, their ids read from their first record's strings.
   out->members.resize(num_members);
   for (size_t r = 0; r < num_members; ++r) {
     std::string_view id;
@@ -1224,56 +1173,68 @@ void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
     c.reason = reason;
     sink->OnChange(c);
   };
+  // The strings of a record are read only when needed: for a rejection (its
+  // event id), for a visitor (everything), or when the model reads them.
+  const bool all_strings = visitor != nullptr || reads_group_or_channel_;
+  auto event_id_of = [](const EventRec& rec) {
+    std::string_view id;
+    GetString(GetString(rec.blob, &id), &id);
+    return id;
+  };
   for (uint32_t k = m.begin; k < m.end; ++k) {
     const EventRec& rec = part.recs[k];
-    std::string_view ignored, event_id;
-    const uint8_t* p = GetString(rec.blob, &ignored);
-    p = GetString(p, &event_id);
+    if (k + 4 < m.end && (all_strings || (part.recs[k + 4].flags & kPairs))) {
+      __builtin_prefetch(part.recs[k + 4].blob);
+    }
     if (rec.flags & kBad) {
-      reject(rec, event_id, RejectReason::kInvalid);
+      reject(rec, event_id_of(rec), RejectReason::kInvalid);
       continue;
     }
     // A non-finite value goes to the checks below, which reject it as
     // invalid (before after_as_of).
     if (std::isfinite(rec.value) && has_as_of_ && rec.time > as_of_) {
-      reject(rec, event_id, RejectReason::kAfterAsOf);
+      reject(rec, event_id_of(rec), RejectReason::kAfterAsOf);
       continue;
     }
     Event e;
-    e.event_id = event_id;
     e.member_id = member_id;
     e.has_time = (rec.flags & kHasTime) != 0;
     e.time = rec.time;
     e.value = rec.value;
     e.type = types_.name(rec.type);
-    p = GetString(p, &e.account_id);
-    p = GetString(p, &e.group_id);
-    p = GetString(p, &e.channel);
-    pairs.clear();
-    uint64_t n_attrs, n_profile;
-    p = GetVarint(p, &n_attrs);
-    for (uint64_t i = 0; i < n_attrs; ++i) {
-      KeyValue kv;
-      p = GetString(p, &kv.key);
-      p = GetString(p, &kv.value);
-      pairs.push_back(kv);
+    if (all_strings || (rec.flags & kPairs)) {
+      std::string_view ignored;
+      const uint8_t* p = GetString(rec.blob, &ignored);
+      p = GetString(p, &e.event_id);
+      p = GetString(p, &e.account_id);
+      p = GetString(p, &e.group_id);
+      p = GetString(p, &e.channel);
+      pairs.clear();
+      uint64_t n_attrs, n_profile;
+      p = GetVarint(p, &n_attrs);
+      for (uint64_t i = 0; i < n_attrs; ++i) {
+        KeyValue kv;
+        p = GetString(p, &kv.key);
+        p = GetString(p, &kv.value);
+        pairs.push_back(kv);
+      }
+      p = GetVarint(p, &n_profile);
+      for (uint64_t i = 0; i < n_profile; ++i) {
+        KeyValue kv;
+        p = GetString(p, &kv.key);
+        p = GetString(p, &kv.value);
+        pairs.push_back(kv);
+      }
+      e.attrs = absl::MakeConstSpan(pairs.data(), n_attrs);
+      e.profile = absl::MakeConstSpan(pairs.data() + n_attrs, n_profile);
     }
-    p = GetVarint(p, &n_profile);
-    for (uint64_t i = 0; i < n_profile; ++i) {
-      KeyValue kv;
-      p = GetString(p, &kv.key);
-      p = GetString(p, &kv.value);
-      pairs.push_back(kv);
-    }
-    e.attrs = absl::MakeConstSpan(pairs.data(), n_attrs);
-    e.profile = absl::MakeConstSpan(pairs.data() + n_attrs, n_profile);
     if (internal::InvalidReason(e) != nullptr) {
-      reject(rec, event_id, RejectReason::kInvalid);
+      reject(rec, event_id_of(rec), RejectReason::kInvalid);
       continue;
     }
-    const uint64_t id_hash = internal::Engine::EventIdHash(e);
+    const uint64_t id_hash = rec.id_hash;
     if (auto r = engine->Check(state, e, id_hash)) {
-      reject(rec, event_id, *r);
+      reject(rec, event_id_of(rec), *r);
       continue;
     }
     const bool is_new = state == nullptr;
@@ -1534,7 +1495,6 @@ MemoryUse BatchJob::Impl::memory_use() const {
   for (const Partition& g : grouped_) {
     m.events += static_cast<int64_t>(g.recs.size());
     m.record_bytes += static_cast<int64_t>(g.recs.size() * sizeof(EventRec));
-    for (const Arena& a : g.arenas) m.arena_bytes += a.used();
     m.group_bytes += static_cast<int64_t>(g.members.capacity() * sizeof(MemberSpan));
   }
   m.pool_bytes = pool_.mapped_bytes();

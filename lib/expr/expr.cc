@@ -465,8 +465,10 @@ class Compiler {
         node = std::make_unique<EventStringNode>(EventField::kType);
       } else if (f == "group") {
         node = std::make_unique<EventStringNode>(EventField::kGroup);
+        scope_.NoteEventGroupOrChannel();
       } else if (f == "channel") {
         node = std::make_unique<EventStringNode>(EventField::kChannel);
+        scope_.NoteEventGroupOrChannel();
       } else if (f == "value") {
         node = std::make_unique<EventValueNode>();
         type = Type::kDouble;

@@ -58,6 +58,8 @@ class Scope {
   // Attribute keys are interned: the program refers to them by id.
   virtual int InternMemberAttr(std::string_view key) = 0;
   virtual int InternEventAttr(std::string_view key) = 0;
+  // Called when the program reads event.group or event.channel.
+  virtual void NoteEventGroupOrChannel() {}
   Allowed allowed;
 };
 

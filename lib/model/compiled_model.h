@@ -131,6 +131,9 @@ class CompiledModel {
   std::vector<std::string> event_attrs;
   absl::flat_hash_map<std::string, int> member_attr_index;
   absl::flat_hash_map<std::string, int> event_attr_index;
+  // Whether some condition reads event.group or event.channel (the batch
+  // job passes them to the engine only then).
+  bool reads_event_group_or_channel = false;
 
   // Layout of a member's state.
   int num_score_slots = 0;

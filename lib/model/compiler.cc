@@ -66,6 +66,7 @@ class ModelScope : public expr::Scope {
   int InternEventAttr(std::string_view key) override {
     return Intern(key, &m_->event_attrs, &m_->event_attr_index);
   }
+  void NoteEventGroupOrChannel() override { m_->reads_event_group_or_channel = true; }
 
  private:
   static int Find(const absl::flat_hash_map<std::string, int>& map,
