@@ -287,6 +287,18 @@ uint8_t* PutPairs(uint8_t* p, const std::vector<KeyValue>& pairs) {
   return p;
 }
 
+// Appends the pairs PutPairs wrote at `p` to `*pairs`; their number in `*n`.
+const uint8_t* GetPairs(const uint8_t* p, std::vector<KeyValue>* pairs, uint64_t* n) {
+  p = GetVarint(p, n);
+  for (uint64_t i = 0; i < *n; ++i) {
+    KeyValue kv;
+    p = GetString(p, &kv.key);
+    p = GetString(p, &kv.value);
+    pairs->push_back(kv);
+  }
+  return p;
+}
+
 // Event types, interned once for the whole job.
 class TypeTable {
  public:
@@ -1211,20 +1223,8 @@ void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
       p = GetString(p, &e.channel);
       pairs.clear();
       uint64_t n_attrs, n_profile;
-      p = GetVarint(p, &n_attrs);
-      for (uint64_t i = 0; i < n_attrs; ++i) {
-        KeyValue kv;
-        p = GetString(p, &kv.key);
-        p = GetString(p, &kv.value);
-        pairs.push_back(kv);
-      }
-      p = GetVarint(p, &n_profile);
-      for (uint64_t i = 0; i < n_profile; ++i) {
-        KeyValue kv;
-        p = GetString(p, &kv.key);
-        p = GetString(p, &kv.value);
-        pairs.push_back(kv);
-      }
+      p = GetPairs(p, &pairs, &n_attrs);
+      GetPairs(p, &pairs, &n_profile);
       e.attrs = absl::MakeConstSpan(pairs.data(), n_attrs);
       e.profile = absl::MakeConstSpan(pairs.data() + n_attrs, n_profile);
     }
