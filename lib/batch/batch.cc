@@ -517,6 +517,8 @@ struct MemberSpan {
 struct Partition {
   HugeArray<EventRec> recs;         // grouped per member, in apply order
   std::vector<MemberSpan> members;  // sorted by id
+  std::unique_ptr<char[]> id_bytes;  // the members' ids, in that order
+  size_t id_size = 0;                // bytes of id_bytes
 };
 
 // Where a member is: partition and index in its members.
@@ -1070,6 +1072,23 @@ void BatchJob::Impl::Group(int p, Partition* out) {
   for (uint32_t r = 0; r < num_members; ++r) {
     begin[r + 1] = begin[r] + counts[by_id[r].m];
   }
+  // The members, their ids copied side by side in id order (the merge of
+  // the partitions and the scoring read them in that order; where the
+  // readers wrote them they are scattered over the whole log).
+  {
+    size_t id_bytes = 0;
+    for (uint32_t m = 0; m < num_members; ++m) id_bytes += ids[m].size();
+    out->id_bytes.reset(new char[std::max<size_t>(id_bytes, 1)]);
+    out->id_size = id_bytes;
+    out->members.resize(num_members);
+    char* at = out->id_bytes.get();
+    for (uint32_t r = 0; r < num_members; ++r) {
+      const std::string_view id = ids[by_id[r].m];
+      if (!id.empty()) std::memcpy(at, id.data(), id.size());
+      out->members[r] = MemberSpan{absl::string_view(at, id.size()), begin[r], begin[r + 1]};
+      at += id.size();
+    }
+  }
   constexpr uint64_t kBucketBytes = 8 << 20;
   std::vector<uint32_t> bucket_of(num_members);  // by rank
   std::vector<uint32_t> bucket_first;            // first rank of each bucket
@@ -1147,13 +1166,6 @@ void BatchJob::Impl::Group(int p, Partition* out) {
         std::stable_sort(first, last, before);
       }
     }
-  }
-  // The members, their ids read from their first record's strings.
-  out->members.resize(num_members);
-  for (size_t r = 0; r < num_members; ++r) {
-    std::string_view id;
-    GetString(recs[begin[r]].blob, &id);
-    out->members[r] = MemberSpan{AsAbsl(id), begin[r], begin[r + 1]};
   }
   timer.Mark("g.place");
 }
@@ -1495,7 +1507,8 @@ MemoryUse BatchJob::Impl::memory_use() const {
   for (const Partition& g : grouped_) {
     m.events += static_cast<int64_t>(g.recs.size());
     m.record_bytes += static_cast<int64_t>(g.recs.size() * sizeof(EventRec));
-    m.group_bytes += static_cast<int64_t>(g.members.capacity() * sizeof(MemberSpan));
+    m.group_bytes += static_cast<int64_t>(g.members.capacity() * sizeof(MemberSpan) +
+                                          g.id_size);
   }
   m.pool_bytes = pool_.mapped_bytes();
   return m;
