@@ -783,13 +783,18 @@ class Compiler {
       default:
         break;
     }
+    return CannotConvert("int", x);
+  }
+
+  // int() or double() of something that is neither a number nor text.
+  Checked CannotConvert(const char* fn, const Checked& x) {
     std::string hint;
     if (x.type == Type::kDuration) {
       hint = "; compare durations with durations, e.g. idle > duration('7d')";
     }
     return Fail(x.ast->start,
-                absl::StrCat("int() converts numbers and text, but ",
-                             Src(*x.ast), " is ", TypeName(x.type), hint));
+                absl::StrCat(fn, "() converts numbers and text, but ", Src(*x.ast),
+                             " is ", TypeName(x.type), hint));
   }
 
   Checked ToDouble(const Ast& call, Checked x) {
@@ -808,13 +813,7 @@ class Compiler {
       default:
         break;
     }
-    std::string hint;
-    if (x.type == Type::kDuration) {
-      hint = "; compare durations with durations, e.g. idle > duration('7d')";
-    }
-    return Fail(x.ast->start,
-                absl::StrCat("double() converts numbers and text, but ",
-                             Src(*x.ast), " is ", TypeName(x.type), hint));
+    return CannotConvert("double", x);
   }
 
   Checked ToText(const Ast& call, Checked x) {
