@@ -788,6 +788,21 @@ TEST_F(ConditionProblemTest, DurationArgumentMustBeALiteral) {
   EXPECT_EQ(p.offset, 16);
 }
 
+TEST_F(ConditionProblemTest, IntOfADurationNamesItAndSuggestsDurations) {
+  // "int(idle) > 5": the problem is at `idle` (offset 4).
+  Problem p = OnlyProblem("int(idle) > 5");
+  EXPECT_EQ(p.offset, 4);
+  EXPECT_THAT(p.message, HasSubstr("int() converts numbers and text, but idle is"));
+  EXPECT_THAT(p.message, HasSubstr("idle > duration('7d')"));
+}
+
+TEST_F(ConditionProblemTest, DoubleOfTrueFalseNamesIt) {
+  // double() of a condition: the problem is at the comparison (offset 7).
+  Problem p = OnlyProblem("double(score.fit > 1) > 0.5");
+  EXPECT_EQ(p.offset, 7);
+  EXPECT_THAT(p.message, HasSubstr("double() converts numbers and text, but score.fit > 1 is"));
+}
+
 TEST_F(ConditionProblemTest, ComparingNumberWithTextPointsAtTheOperator) {
   Problem p = OnlyProblem("score.fit == 'high'");
   EXPECT_EQ(p.offset, 10);
