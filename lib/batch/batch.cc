@@ -767,15 +767,7 @@ absl::Status BatchJob::Impl::ReadInput(io::InputBytes* in, const std::string& na
     } else {
       begin = jsonl.data_begin();
     }
-    starts.push_back(begin);
-    for (size_t at = begin + part_bytes; at < data.size(); at += part_bytes) {
-      const void* q = std::memchr(data.data() + at, '\n', data.size() - at);
-      if (q == nullptr) break;
-      const size_t start = static_cast<const char*>(q) - data.data() + 1;
-      if (start >= data.size()) break;
-      if (start > starts.back()) starts.push_back(start);
-      at = std::max(at, start);
-    }
+    starts = io::LineStarts(data, begin, part_bytes);
   }
   const size_t data_end = format == io::LogFormat::kPb ? pb.valid_end : data.size();
   std::vector<Task> tasks(starts.size());

@@ -320,6 +320,19 @@ absl::StatusOr<std::unique_ptr<InputBytes>> InputBytes::FromString(
   return in;
 }
 
+std::vector<size_t> LineStarts(std::string_view data, size_t begin, size_t part_bytes) {
+  std::vector<size_t> starts{begin};
+  for (size_t at = begin + part_bytes; at < data.size(); at += part_bytes) {
+    const void* q = std::memchr(data.data() + at, '\n', data.size() - at);
+    if (q == nullptr) break;
+    const size_t start = static_cast<const char*>(q) - data.data() + 1;
+    if (start >= data.size()) break;
+    if (start > starts.back()) starts.push_back(start);
+    at = std::max(at, start);
+  }
+  return starts;
+}
+
 void InputBytes::Release(size_t begin, size_t end) {
   if (mapped_size_ == 0 || end <= begin) return;
   const size_t page = PageSize();

@@ -81,6 +81,12 @@ absl::StatusOr<std::string> Gunzip(std::string_view bytes,
 std::string Gzip(std::string_view bytes);
 bool LooksGzipped(std::string_view bytes);
 
+// Where a line-based log (CSV, JSON Lines) is cut into parts of about
+// `part_bytes` for parallel reading: `begin`, then just after the first
+// line break at or after each multiple of `part_bytes` past it (a break
+// that may sit inside a quoted CSV cell: the reader checks).
+std::vector<size_t> LineStarts(std::string_view data, size_t begin, size_t part_bytes);
+
 }  // namespace leadscore::io
 
 #endif  // LEADSCORE_LIB_IO_INPUT_H_

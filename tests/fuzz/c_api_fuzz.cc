@@ -47,6 +47,7 @@
 
 #include "leadscore/c.h"
 #include "simdjson.h"
+#include "lib/base/time_math.h"
 #include "tests/fuzz/fuzz_util.h"
 
 // Fixed issue (found by this target, 2026-11-24): a member whose id or
@@ -275,12 +276,9 @@ std::string MemberId(Program& in) {
   }
 }
 
-// now + d, kept within int64 (now may be any time an event brought).
-int64_t Shift(int64_t now, int64_t d) {
-  int64_t r;
-  if (!__builtin_add_overflow(now, d, &r)) return r;
-  return d < 0 ? kMinTime : kMaxTime;
-}
+// now + d, kept within int64 (now may be any time an event brought;
+// |d| < 2^62).
+int64_t Shift(int64_t now, int64_t d) { return leadscore::SubSat(now, -d); }
 
 int64_t Time(Program& in, int64_t now) {
   const uint8_t c = in.U8();

@@ -63,7 +63,7 @@ std::string HeaderText(const absl::Status& open, const std::vector<std::string>&
 // start, then again from where the part before it ended when that differs.
 std::string PartsText(const CsvFile& file, const std::string& bytes, size_t part_bytes) {
   const std::vector<size_t> starts =
-      leadscore::fuzz::LineStarts(bytes, file.data_begin(), part_bytes);
+      leadscore::io::LineStarts(bytes, file.data_begin(), part_bytes);
   CollectSink sink;
   size_t verified_end = starts[0];
   int64_t line = file.data_begin_line();

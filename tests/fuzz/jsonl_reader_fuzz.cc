@@ -123,7 +123,7 @@ size_t CountNewlines(const std::string& s, size_t begin) {
 // starts after a line break; every line break is a record boundary).
 std::string PartsText(const JsonlFile& file, const std::string& bytes, size_t part_bytes) {
   const std::vector<size_t> starts =
-      leadscore::fuzz::LineStarts(bytes, file.data_begin(), part_bytes);
+      leadscore::io::LineStarts(bytes, file.data_begin(), part_bytes);
   CollectSink sink;
   int64_t line = 0;
   for (size_t k = 0; k < starts.size(); ++k) {

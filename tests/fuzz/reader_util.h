@@ -132,22 +132,6 @@ class CollectSink : public io::JsonlSink {
   std::vector<std::string> unknown;
 };
 
-// Where the batch job starts the parts of a line-based log (CSV, JSON
-// Lines): `begin`, then after the first line break at or after each
-// multiple of `part_bytes` (lib/batch/batch.cc, ReadInput).
-inline std::vector<size_t> LineStarts(std::string_view data, size_t begin, size_t part_bytes) {
-  std::vector<size_t> starts{begin};
-  for (size_t at = begin + part_bytes; at < data.size(); at += part_bytes) {
-    const void* q = std::memchr(data.data() + at, '\n', data.size() - at);
-    if (q == nullptr) break;
-    const size_t start = static_cast<const char*>(q) - data.data() + 1;
-    if (start >= data.size()) break;
-    if (start > starts.back()) starts.push_back(start);
-    at = std::max(at, start);
-  }
-  return starts;
-}
-
 // Scores `bytes` as one log with the community model; everything the job
 // says (messages, members, changes, summary) as one text.
 inline std::string BatchText(const std::string& bytes, io::LogFormat format,
