@@ -17,6 +17,7 @@
 #include <utility>
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "absl/container/flat_hash_map.h"
@@ -510,12 +511,15 @@ class HugeArray {
 // A member of a partition: its id and its records in order.
 struct MemberSpan {
   absl::string_view id;
-  uint32_t begin;
-  uint32_t end;
+  EventRec* recs;
+  uint32_t count;
 };
 
 struct Partition {
-  HugeArray<EventRec> recs;         // grouped per member, in apply order
+  // The records, grouped per member (each member's side by side, in apply
+  // order), in pool blocks: those the buckets gave back as they were placed.
+  Arena recs;
+  size_t num_recs = 0;
   std::vector<MemberSpan> members;  // sorted by id
   std::unique_ptr<char[]> id_bytes;  // the members' ids, in that order
   size_t id_size = 0;                // bytes of id_bytes
@@ -533,19 +537,28 @@ class PhaseTimer {
   PhaseTimer() : on_(std::getenv("LEADSCORE_TIMING") != nullptr) {
     last_ = std::chrono::steady_clock::now();
     last_cpu_ = Cpu();
+    last_faults_ = Faults();
   }
   void Mark(const char* phase) {
     if (!on_) return;
     const auto now = std::chrono::steady_clock::now();
     const double cpu = Cpu();
-    std::fprintf(stderr, "timing: %-10s %8.1f ms wall %8.1f ms cpu\n", phase,
-                 std::chrono::duration<double, std::milli>(now - last_).count(),
-                 cpu - last_cpu_);
+    const int64_t faults = Faults();
+    std::fprintf(stderr, "timing: %-10s %8.1f ms wall %8.1f ms cpu %8lld page faults\n",
+                 phase, std::chrono::duration<double, std::milli>(now - last_).count(),
+                 cpu - last_cpu_, static_cast<long long>(faults - last_faults_));
     last_ = now;
     last_cpu_ = cpu;
+    last_faults_ = faults;
   }
 
  private:
+  // Minor page faults of the process so far (all threads).
+  static int64_t Faults() {
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+  }
   static double Cpu() {
     timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -554,6 +567,7 @@ class PhaseTimer {
   bool on_;
   std::chrono::steady_clock::time_point last_;
   double last_cpu_;
+  int64_t last_faults_;
 };
 
 std::string FormatTime(int64_t ms) {
@@ -1059,14 +1073,10 @@ void BatchJob::Impl::Group(int p, Partition* out) {
   });
   std::vector<uint32_t> rank(num_members);
   for (uint32_t r = 0; r < num_members; ++r) rank[by_id[r].m] = r;
-  // Where each member's records go (by rank), and the buckets.
-  std::vector<uint32_t> begin(num_members + 1, 0);
-  for (uint32_t r = 0; r < num_members; ++r) {
-    begin[r + 1] = begin[r] + counts[by_id[r].m];
-  }
   // The members, their ids copied side by side in id order (the merge of
   // the partitions and the scoring read them in that order; where the
-  // readers wrote them they are scattered over the whole log).
+  // readers wrote them they are scattered over the whole log). Their
+  // records get a place when their bucket is placed (step 3).
   {
     size_t id_bytes = 0;
     for (uint32_t m = 0; m < num_members; ++m) id_bytes += ids[m].size();
@@ -1077,7 +1087,8 @@ void BatchJob::Impl::Group(int p, Partition* out) {
     for (uint32_t r = 0; r < num_members; ++r) {
       const std::string_view id = ids[by_id[r].m];
       if (!id.empty()) std::memcpy(at, id.data(), id.size());
-      out->members[r] = MemberSpan{absl::string_view(at, id.size()), begin[r], begin[r + 1]};
+      out->members[r] =
+          MemberSpan{absl::string_view(at, id.size()), nullptr, counts[by_id[r].m]};
       at += id.size();
     }
   }
@@ -1122,16 +1133,23 @@ void BatchJob::Impl::Group(int p, Partition* out) {
   bucket_of = {};
   timer.Mark("g.buckets");
 
-  // 3. Each bucket's records to their members' ranges.
-  // (Small pages: the records are written bucket by bucket and read in
-  // order; 2 MB pages, when the system has to make them, cost more to get
-  // than they save here.)
-  out->recs = HugeArray<EventRec>(total, /*huge=*/false);
-  EventRec* recs = out->recs.data();
+  // 3. Each bucket's records to their members' places. A bucket's members
+  // get their places in pool blocks just before it is placed, so that the
+  // blocks the previous bucket gave back are used again: the records take
+  // fresh memory for about one bucket, not for a second copy of the log.
+  out->recs = Arena(&pool_);
+  out->num_recs = total;
   {
-    std::vector<uint32_t> fill(begin.begin(), begin.end() - 1);
+    std::vector<EventRec*> fill(num_members);
     for (size_t b = 0; b < num_buckets; ++b) {
-      buckets[b].ForEach([&](const Placed& x) { recs[fill[x.rank]++] = x.rec; });
+      const uint32_t last = b + 1 < num_buckets ? bucket_first[b + 1]
+                                                : static_cast<uint32_t>(num_members);
+      for (uint32_t r = bucket_first[b]; r < last; ++r) {
+        MemberSpan& m = out->members[r];
+        m.recs = reinterpret_cast<EventRec*>(out->recs.Alloc(m.count * sizeof(EventRec)));
+        fill[r] = m.recs;
+      }
+      buckets[b].ForEach([&](const Placed& x) { *fill[x.rank]++ = x.rec; });
       buckets[b].Release();
     }
   }
@@ -1143,9 +1161,9 @@ void BatchJob::Impl::Group(int p, Partition* out) {
       if (a_bad) return false;           // bad rows keep log order
       return a.time < b.time;
     };
-    for (size_t m = 0; m < num_members; ++m) {
-      EventRec* first = recs + begin[m];
-      EventRec* last = recs + begin[m + 1];
+    for (const MemberSpan& m : out->members) {
+      EventRec* first = m.recs;
+      EventRec* last = m.recs + m.count;
       if (last - first <= 32) {
         for (EventRec* i = first + 1; i < last; ++i) {  // insertion sort: stable
           if (!before(*i, *(i - 1))) continue;
@@ -1197,10 +1215,10 @@ void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
     GetString(GetString(rec.blob, &id), &id);
     return id;
   };
-  for (uint32_t k = m.begin; k < m.end; ++k) {
-    const EventRec& rec = part.recs[k];
-    if (k + 4 < m.end && (all_strings || (part.recs[k + 4].flags & kPairs))) {
-      __builtin_prefetch(part.recs[k + 4].blob);
+  for (uint32_t k = 0; k < m.count; ++k) {
+    const EventRec& rec = m.recs[k];
+    if (k + 4 < m.count && (all_strings || (m.recs[k + 4].flags & kPairs))) {
+      __builtin_prefetch(m.recs[k + 4].blob);
     }
     if (rec.flags & kBad) {
       reject(rec, event_id_of(rec), RejectReason::kInvalid);
@@ -1497,8 +1515,8 @@ MemoryUse BatchJob::Impl::memory_use() const {
   m.record_bytes = m.events * static_cast<int64_t>(sizeof(EventRec));
   m.members = members_;
   for (const Partition& g : grouped_) {
-    m.events += static_cast<int64_t>(g.recs.size());
-    m.record_bytes += static_cast<int64_t>(g.recs.size() * sizeof(EventRec));
+    m.events += static_cast<int64_t>(g.num_recs);
+    m.record_bytes += g.recs.used();
     m.group_bytes += static_cast<int64_t>(g.members.capacity() * sizeof(MemberSpan) +
                                           g.id_size);
   }
