@@ -1267,6 +1267,8 @@ void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
         engine->Reset(scorer->state.get(), member_id, e);
       }
       state = scorer->state.get();
+      // At most one dedup id per record left.
+      state->dedup.Reserve(m.count - k);
       ++stats->members;
     }
     engine->Apply(state, e, *dispatch_[rec.type], is_new, sink, stats, id_hash);

@@ -13,6 +13,7 @@
 
 #include "lib/base/hash.h"
 #include "lib/base/strings.h"
+#include "lib/base/search.h"
 #include "lib/base/time_math.h"
 
 namespace leadscore::internal {
@@ -56,11 +57,14 @@ class MemberContext final : public expr::Context {
     if (c.window_ms == 0) return s_.lifetime_counts[c.slot];
     const auto& times = s_.window_counts[c.slot];
     // Events with time in (now - window, now].
-    auto lo = times.begin();
+    const int64_t* lo = times.data();
+    const int64_t* end = times.data() + times.size();
     int64_t after;
-    if (LowerBound(now_, c.window_ms, &after)) lo = std::upper_bound(lo, times.end(), after);
-    auto hi = std::upper_bound(lo, times.end(), now_);
-    return hi - lo;
+    if (LowerBound(now_, c.window_ms, &after)) {
+      lo = PartitionPoint(lo, end - lo, [after](int64_t x) { return x <= after; });
+    }
+    const int64_t now = now_;
+    return PartitionPoint(lo, end - lo, [now](int64_t x) { return x <= now; }) - lo;
   }
   bool HasTag(int i) const override { return s_.tags[i] != 0; }
   int Stage() const override { return s_.stage; }
@@ -226,10 +230,8 @@ std::optional<RejectReason> Engine::Check(const MemberState* s, const Event& e,
   // Saturated: below INT64_MIN nothing is too late, every id is kept.
   const int64_t horizon = SubSat(s->clock, m_.allowed_lateness_ms);
   if (e.time < horizon) return RejectReason::kTooLate;
-  auto it = std::lower_bound(
-      s->dedup.begin(), s->dedup.end(), h,
-      [](const DedupEntry& d, uint64_t v) { return d.hash < v; });
-  if (it != s->dedup.end() && it->hash == h && it->time >= horizon) {
+  const int64_t* kept = s->dedup.Find(h);
+  if (kept != nullptr && *kept >= horizon) {
     return RejectReason::kDuplicate;
   }
   return std::nullopt;
@@ -345,11 +347,11 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
       continue;
     }
     auto& times = s->window_counts[cd.slot];
-    times.insert(std::upper_bound(times.begin(), times.end(), e.time), e.time);
+    times.insert(UpperBoundOf(times, e.time), e.time);
     // Times at or before tau - window are outside every later window.
     int64_t gone;
     if (LowerBound(tau, cd.window_ms, &gone)) {
-      times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), gone));
+      times.erase(times.begin(), UpperBoundOf(times, gone));
     }
   }
   for (int r : d.rules) {
@@ -455,14 +457,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
   }
 
   // Remember the id for dedup.
-  auto it = std::lower_bound(
-      s->dedup.begin(), s->dedup.end(), h,
-      [](const DedupEntry& de, uint64_t v) { return de.hash < v; });
-  if (it != s->dedup.end() && it->hash == h) {
-    it->time = std::max(it->time, e.time);
-  } else {
-    s->dedup.insert(it, DedupEntry{h, e.time});
-  }
+  s->dedup.Keep(h, e.time);
   ++stats->events_applied;
 
   // Step 5.
@@ -472,9 +467,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
 
   if (s->dedup.size() >= s->dedup_prune_at) {
     const int64_t horizon = SubSat(s->clock, m_.allowed_lateness_ms);
-    s->dedup.erase(std::remove_if(s->dedup.begin(), s->dedup.end(),
-                                  [&](const DedupEntry& de) { return de.time < horizon; }),
-                   s->dedup.end());
+    s->dedup.ForgetBefore(horizon);
     s->dedup_prune_at = std::max<size_t>(32, 2 * s->dedup.size());
   }
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/engine/dedup_set.h"
 #include "lib/model/compiled_model.h"
 
 namespace leadscore::internal {
@@ -16,10 +17,6 @@ struct CapEntry {
   double allowed;  // raw points the cap allowed for that event
 };
 
-struct DedupEntry {
-  uint64_t hash;  // StableHash(event_id)
-  int64_t time;   // event time of the applied event
-};
 
 // A profile attribute that no condition of the model reads: kept only so
 // that exported state carries every attribute (a later model may read it).
@@ -63,7 +60,7 @@ struct MemberState {
   std::vector<std::string> attrs;   // by member attribute id
   std::vector<uint8_t> attr_present;
   std::vector<OtherAttr> other_attrs;  // sorted by key; not read by the model
-  std::vector<DedupEntry> dedup;    // sorted by hash
+  DedupSet dedup;                   // event ids applied
   size_t dedup_prune_at = 32;
 
   // For the engine only, never exported: which inputs of conditions may

@@ -125,7 +125,7 @@ void MemberCodec::Encode(const MemberState& s, v1::MemberState* out) const {
 
   out->mutable_dedup_hashes()->Reserve(static_cast<int>(s.dedup.size()));
   out->mutable_dedup_times()->Reserve(static_cast<int>(s.dedup.size()));
-  for (const DedupEntry& d : s.dedup) {
+  for (const DedupEntry& d : s.dedup.Sorted()) {
     out->add_dedup_hashes(d.hash);
     out->add_dedup_times(d.time);
   }
@@ -316,21 +316,11 @@ absl::Status MemberCodec::Decode(const v1::MemberState& p, MemberState* s,
     }
   }
 
-  s->dedup.clear();
-  s->dedup.reserve(p.dedup_hashes_size());
-  for (int i = 0; i < p.dedup_hashes_size(); ++i) {
-    s->dedup.push_back(DedupEntry{p.dedup_hashes(i), p.dedup_times(i)});
-  }
-  std::sort(s->dedup.begin(), s->dedup.end(),
-            [](const DedupEntry& a, const DedupEntry& b) {
-              return a.hash != b.hash ? a.hash < b.hash : a.time > b.time;
-            });
   // One entry per hash, the latest time (as the engine keeps them).
-  s->dedup.erase(std::unique(s->dedup.begin(), s->dedup.end(),
-                             [](const DedupEntry& a, const DedupEntry& b) {
-                               return a.hash == b.hash;
-                             }),
-                 s->dedup.end());
+  s->dedup.clear();
+  for (int i = 0; i < p.dedup_hashes_size(); ++i) {
+    s->dedup.Keep(p.dedup_hashes(i), p.dedup_times(i));
+  }
   s->dedup_prune_at = std::max<size_t>(32, 2 * s->dedup.size());
   return absl::OkStatus();
 }
