@@ -65,13 +65,14 @@ static_assert(sizeof(EventRec) == 40, "EventRec should stay 40 bytes");
 // job: blocks given back (a part once grouped, a bucket once placed) are
 // used again, so that the job's resident memory is about one copy of the
 // log however many times its records move. Blocks are mapped directly
-// (not malloc'd); all but 32 MB of the free ones are given back to the
-// system at once, the rest when the job ends.
+// (not malloc'd). Up to 32 MB of free blocks stay resident, the ones given
+// back last, which are handed out first; older free blocks are given back
+// to the system (and handed out only when no resident one is left, since
+// the system has to fault them in again).
 class BlockPool {
  public:
   static constexpr size_t kBlock = 64 << 10;
-  // Free blocks beyond this many bytes are given back to the system (and
-  // mapped again when used).
+  // Free blocks beyond this many bytes are given back to the system.
   static constexpr size_t kKeepFree = 32 << 20;
   BlockPool() = default;
   ~BlockPool() {
@@ -82,9 +83,14 @@ class BlockPool {
 
   uint8_t* Get() {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!free_.empty()) {
-      uint8_t* b = free_.back();
-      free_.pop_back();
+    if (!resident_.empty()) {
+      uint8_t* b = resident_.back();
+      resident_.pop_back();
+      return b;
+    }
+    if (!released_.empty()) {
+      uint8_t* b = released_.back();
+      released_.pop_back();
       return b;
     }
     // Mapped 4 MB at a time, for fewer mappings. (Not MAP_POPULATE: that
@@ -94,20 +100,26 @@ class BlockPool {
     if (p == MAP_FAILED) throw std::bad_alloc();
     mapped_.push_back(p);
     uint8_t* slab = static_cast<uint8_t*>(p);
-    for (size_t off = kSlab - kBlock; off > 0; off -= kBlock) free_.push_back(slab + off);
+    for (size_t off = kSlab - kBlock; off > 0; off -= kBlock) released_.push_back(slab + off);
     return slab;
   }
   void Put(uint8_t* block) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() * kBlock >= kKeepFree) madvise(block, kBlock, MADV_DONTNEED);
-    free_.push_back(block);
+    resident_.push_back(block);
+    if (resident_.size() * kBlock > kKeepFree) {
+      uint8_t* oldest = resident_.front();
+      resident_.pop_front();
+      madvise(oldest, kBlock, MADV_DONTNEED);
+      released_.push_back(oldest);
+    }
   }
   int64_t mapped_bytes() const { return static_cast<int64_t>(mapped_.size() * kSlab); }
 
  private:
   static constexpr size_t kSlab = 64 * kBlock;
   std::mutex mu_;
-  std::vector<uint8_t*> free_;
+  std::deque<uint8_t*> resident_;   // free, in the order given back
+  std::vector<uint8_t*> released_;  // free, not resident (or never touched)
   std::vector<void*> mapped_;
 };
 
