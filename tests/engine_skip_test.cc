@@ -5,12 +5,15 @@
 // if an input's change were forgotten, and check the contract's answer.
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "leadscore/store.h"
 #include "tests/engine_test_util.h"
 
 namespace leadscore::enginetest {
 namespace {
+
+using ::testing::ElementsAre;
 
 // Tag `a` reads tag `b`, which comes later in model order.
 constexpr char kTagReadsLaterTag[] = R"pb(
@@ -149,6 +152,115 @@ TEST(SkipTest, ARestoredMemberHasEveryStateTagEvaluatedAgain) {
   // n = 1 >= 1, so poster is added.
   ASSERT_TRUE(new_h.Advance("m", Day(1)));
   EXPECT_TRUE(new_h.HasTag("m", "poster", Day(1)));
+}
+
+// --- Time alone --------------------------------------------------------
+// When only time has passed since a state tag was evaluated, the engine
+// skips it if time cannot have moved it (Engine::TimeGuardHolds): a score
+// >= 0 only decays down, one <= 0 only up, idle only grows, a window
+// counter only falls. Each test below has time move a tag the other way,
+// where a skip would keep a stale value.
+
+// A negative decaying score rises towards 0 and crosses "score.s >= -3".
+constexpr char kNegativeScore[] = R"pb(
+  score { name: "s" half_life: "1d" }
+  rule { name: "spam" on: "spam" score: "s" points: -8 }
+  tag { name: "ok" when: "score.s >= -3" }
+)pb";
+
+TEST(TimeSkipTest, ANegativeScoreDecaysUpAcrossAThreshold) {
+  LS_HARNESS(h, kNegativeScore);
+  h.Apply(Ev("e1", "m", Day(1), "spam"));  // s = -8: not ok
+  h.Apply(Ev("e2", "m", Day(3), "visit"));
+  // Step 2 at D3: s = -8 * 2^-2 = -2 >= -3: ok is added at D3.
+  EXPECT_THAT(h.Changes(), ElementsAre(TagAdded("ok", Day(3))));
+}
+
+// A formula of a fast-decaying negative score and a slow positive one.
+constexpr char kMixedSigns[] = R"pb(
+  score { name: "a" half_life: "1d" }
+  score { name: "b" half_life: "100d" }
+  score { name: "lead" formula: "score.a + score.b" }
+  rule { name: "neg" on: "n" score: "a" points: -40 }
+  rule { name: "pos" on: "p" score: "b" points: 30 }
+  tag { name: "hot" when: "score.lead >= 5" }
+)pb";
+
+TEST(TimeSkipTest, AFormulaOfScoresOfBothSignsIsEvaluated) {
+  LS_HARNESS(h, kMixedSigns);
+  h.Apply(Ev("e1", "m", Day(1), "n"));
+  h.Apply(Ev("e2", "m", Day(1), "p"));  // lead = -40 + 30 = -10: not hot
+  h.Apply(Ev("e3", "m", Day(5), "visit"));
+  // Step 2 at D5: a = -40 * 2^-4 = -2.5, b = 30 * 2^-0.04 = 29.18;
+  // lead = 26.68 >= 5.
+  EXPECT_THAT(h.Changes(), ElementsAre(TagAdded("hot", Day(5))));
+}
+
+// "score.a - score.b" falls as b rises: not a formula the shortcut covers.
+constexpr char kDifference[] = R"pb(
+  score { name: "a" half_life: "100d" }
+  score { name: "b" half_life: "1d" }
+  score { name: "lead" formula: "score.a - score.b" }
+  rule { name: "ra" on: "x" score: "a" points: 10 }
+  rule { name: "rb" on: "y" score: "b" points: 30 }
+  tag { name: "hot" when: "score.lead >= 5" }
+)pb";
+
+TEST(TimeSkipTest, ADifferenceOfDecayingScoresIsEvaluated) {
+  LS_HARNESS(h, kDifference);
+  h.Apply(Ev("e1", "m", Day(1), "x"));  // lead = 10: hot
+  h.Apply(Ev("e2", "m", Day(1), "y"));  // lead = 10 - 30 = -20: not hot
+  h.Apply(Ev("e3", "m", Day(5), "visit"));
+  // Step 2 at D5: a = 10 * 2^-0.04 = 9.73, b = 30 * 2^-4 = 1.875;
+  // lead = 7.85 >= 5. Both scores are >= 0 and decay down, yet lead rises.
+  EXPECT_THAT(h.Changes(), ElementsAre(TagAdded("hot", Day(1)), TagRemoved("hot", Day(1)),
+                                       TagAdded("hot", Day(5))));
+}
+
+// "score.s < 5" of a positive score that decays below 5.
+constexpr char kBelow[] = R"pb(
+  score { name: "s" half_life: "1d" }
+  rule { name: "r" on: "x" score: "s" points: 10 }
+  tag { name: "cold" when: "score.s < 5" }
+)pb";
+
+TEST(TimeSkipTest, APositiveScoreDecaysBelowAThreshold) {
+  LS_HARNESS(h, kBelow);
+  h.Apply(Ev("e1", "m", Day(1), "x"));  // s = 10: not cold
+  h.Apply(Ev("e2", "m", Day(3), "visit"));
+  // Step 2 at D3: s = 10 * 2^-2 = 2.5 < 5.
+  EXPECT_THAT(h.Changes(), ElementsAre(TagAdded("cold", Day(3))));
+}
+
+// "idle < 1d" holds after an event and stops holding a day later.
+constexpr char kFresh[] = R"pb(
+  tag { name: "fresh" when: "idle < duration('1d')" }
+)pb";
+
+TEST(TimeSkipTest, IdleGrowsPastAnUpperBound) {
+  LS_HARNESS(h, kFresh);
+  h.Apply(Ev("e1", "m", Day(1), "visit"));  // idle 0: fresh at D1
+  h.Apply(Ev("e2", "m", Day(3), "visit"));
+  // Step 2 at D3: idle = 2d, not < 1d: removed; step 5: idle = 0: added.
+  EXPECT_THAT(h.Changes(),
+              ElementsAre(TagAdded("fresh", Day(1)), TagRemoved("fresh", Day(3)),
+                          TagAdded("fresh", Day(3))));
+}
+
+// A window counter at its threshold loses its events as the window moves.
+constexpr char kBusy[] = R"pb(
+  counter { name: "w" on: "post" window: "2d" }
+  tag { name: "busy" when: "counter.w >= 2" }
+)pb";
+
+TEST(TimeSkipTest, AWindowCounterFallsBelowAThreshold) {
+  LS_HARNESS(h, kBusy);
+  h.Apply(Ev("e1", "m", Day(1), "post"));
+  h.Apply(Ev("e2", "m", Day(1) + Hours(1), "post"));  // w = 2: busy
+  h.Apply(Ev("e3", "m", Day(5), "visit"));
+  // Step 2 at D5: both posts are out of (D3, D5]: w = 0.
+  EXPECT_THAT(h.Changes(), ElementsAre(TagAdded("busy", Day(1) + Hours(1)),
+                                       TagRemoved("busy", Day(5))));
 }
 
 }  // namespace

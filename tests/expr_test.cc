@@ -1036,5 +1036,62 @@ TEST_F(ConditionReadsTest, StageAgeReadsStageAndTime) {
   EXPECT_TRUE(p->reads().time);
 }
 
+// --- TimeShape: what the engine may skip when only time passes ------------
+
+using TimeShapeTest = ConditionTest;
+
+TEST_F(TimeShapeTest, ComparisonsOfAScoreACounterOrIdleWithAConstant) {
+  // scores: engagement 0, fit 1, lead 2; counters: posts 0, invites 1.
+  auto shape = [&](std::string_view text) { return Compiled(text, Want::kBool)->time_shape(); };
+  TimeShape s = shape("score.lead >= 80.5");
+  EXPECT_EQ(s.of, TimeShape::Of::kScore);
+  EXPECT_EQ(s.index, 2);
+  EXPECT_TRUE(s.above);
+  s = shape("counter.invites < 3");
+  EXPECT_EQ(s.of, TimeShape::Of::kCounter);
+  EXPECT_EQ(s.index, 1);
+  EXPECT_FALSE(s.above);
+  s = shape("idle > duration('30d')");
+  EXPECT_EQ(s.of, TimeShape::Of::kIdle);
+  EXPECT_TRUE(s.above);
+}
+
+TEST_F(TimeShapeTest, OtherConditionsSayNothing) {
+  for (std::string_view text :
+       {"score.lead == 80.5", "score.lead != 1", "!(score.lead >= 80.5)",
+        "score.lead >= 1 && idle > duration('1d')", "score.lead >= score.fit",
+        "'vip' in tags", "stage == 'mql'"}) {
+    std::unique_ptr<Program> p = Compiled(text, Want::kBool);
+    EXPECT_EQ(p->time_shape().of, TimeShape::Of::kNone) << text;
+  }
+}
+
+TEST_F(TimeShapeTest, SumsOfScoresTimesConstantsRiseWithTheirScores) {
+  for (std::string_view text :
+       {"score.engagement", "score.engagement + 2 * score.fit",
+        "score.engagement * 0.5 + score.fit / 4 - 10", "3 + score.fit",
+        "(score.engagement + score.fit) + score.lead - 1"}) {
+    std::unique_ptr<Program> p = Compiled(text, Want::kNumber);
+    EXPECT_TRUE(p->time_shape().rises_with_scores) << text;
+  }
+}
+
+TEST_F(TimeShapeTest, FormulasThatCanFallAsAScoreRisesDoNot) {
+  // A score subtracted or scaled by a negative number falls as it rises; a
+  // product of scores, a quotient by a score, a modulo, a factor or divisor
+  // beyond 2^500 (2^500 ~ 3.3e150) or below 2^-500, and a factor of a sum
+  // are not in the form the engine's argument covers.
+  for (std::string_view text :
+       {"score.engagement - score.fit", "10 - score.fit", "-2 * score.fit",
+        "score.engagement * score.fit", "score.engagement / score.fit",
+        "score.engagement % 7", "1e200 * score.fit", "score.fit / 1e-200",
+        "score.fit / 0", "2 * (score.engagement + score.fit)",
+        "score.fit + 1e200", "score.fit + counter.posts"}) {
+    std::unique_ptr<Program> p = Compiled(text, Want::kNumber);
+    ASSERT_NE(p, nullptr) << text;
+    EXPECT_FALSE(p->time_shape().rises_with_scores) << text;
+  }
+}
+
 }  // namespace
 }  // namespace leadscore::expr

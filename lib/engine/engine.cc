@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -200,6 +201,92 @@ Engine::Engine(const CompiledModel& model)
     if (m_.counters[c].window_ms != 0) time_bits_ |= CounterBit(static_cast<int>(c));
   }
   for (int i : m_.state_tags) state_tag_deps_.push_back(Deps(*m_.tags[i].when, 0));
+  for (int i : m_.state_tags) time_guards_.push_back(MakeTimeGuard(*m_.tags[i].when));
+}
+
+Engine::TimeGuard Engine::MakeTimeGuard(const expr::Program& p) const {
+  using Of = expr::TimeShape::Of;
+  const expr::TimeShape& shape = p.time_shape();
+  TimeGuard g;
+  g.above = shape.above;
+  auto add = [&](const ScoreDef& d) {
+    (d.half_life_ms > 0 ? g.decaying : g.steady).push_back(d.slot);
+  };
+  switch (shape.of) {
+    case Of::kNone:
+      return g;
+    case Of::kIdle:
+      break;
+    case Of::kCounter:
+      // A lifetime counter does not move with time.
+      if (m_.counters[shape.index].window_ms == 0) return g;
+      break;
+    case Of::kScore: {
+      const ScoreDef& d = m_.scores[shape.index];
+      if (!d.derived) {
+        if (d.slot < 0) return g;
+        add(d);
+        break;
+      }
+      if (d.formula == nullptr || !d.formula->time_shape().rises_with_scores) return g;
+      for (int sc : d.formula->reads().scores) {
+        const ScoreDef& r = m_.scores[sc];
+        if (r.derived || r.slot < 0) return g;  // one level of formulas only
+        add(r);
+      }
+      g.bounded = true;
+      break;
+    }
+  }
+  g.of = shape.of;
+  return g;
+}
+
+// Whether a state tag that `holds` (or not) as of its last evaluation, with
+// only time passed since, still does: time moves each of its inputs one way.
+//  * idle only grows;
+//  * a window counter only falls (every counted time is at or before the
+//    last evaluation; the window only leaves times behind);
+//  * a decaying score is multiplied by a factor in [0, 1]: one >= 0 only
+//    falls, one <= 0 only rises, and a formula that rises with its scores
+//    (expr::TimeShape) falls when all its decaying scores are >= 0 and
+//    rises when all are <= 0 (its other scores stay as they are).
+// X > c (or >=) cannot become true while X falls, nor false while it rises;
+// X < c the other way round.
+bool Engine::TimeGuardHolds(const TimeGuard& g, const MemberState& s,
+                            bool holds) const {
+  using Of = expr::TimeShape::Of;
+  bool falls = false, rises = false;
+  switch (g.of) {
+    case Of::kNone:
+      return false;
+    case Of::kIdle:
+      rises = true;
+      break;
+    case Of::kCounter:
+      falls = true;
+      break;
+    case Of::kScore: {
+      constexpr double kMax = 0x1p500;
+      const double limit = g.bounded ? kMax : std::numeric_limits<double>::max();
+      bool all_nonneg = true, all_nonpos = true;
+      for (int slot : g.decaying) {
+        const double v = s.scores[slot];
+        if (!(std::fabs(v) <= limit)) return false;  // NaN and infinities too
+        all_nonneg &= v >= 0;
+        all_nonpos &= v <= 0;
+      }
+      for (int slot : g.steady) {
+        if (!(std::fabs(s.scores[slot]) <= kMax)) return false;
+      }
+      falls = all_nonneg;
+      rises = all_nonpos;
+      break;
+    }
+  }
+  // Above: false stays false while X falls; true stays true while it rises.
+  if (g.above) return holds ? rises : falls;
+  return holds ? falls : rises;
 }
 
 uint64_t Engine::Deps(const expr::Program& p, int depth) const {
@@ -489,6 +576,10 @@ void Engine::Advance(MemberState* s, int64_t t, ChangeSink* sink,
 
 void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
                       StoreStats* stats) {
+  // What changed since the last evaluation other than the time (DecayTo
+  // marks the decaying scores too), and whether only time moves forward.
+  uint64_t changed = s->dirty | kAlwaysBit;
+  const bool time_passed = t > s->eval_time && t >= s->ref_time;
   DecayTo(s, t);
   MemberContext ctx(m_, *s, t);
   Change c;
@@ -517,10 +608,16 @@ void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
   for (size_t k = 0; k < m_.state_tags.size(); ++k) {
     if ((state_tag_deps_[k] & dirty) == 0) continue;
     const int i = m_.state_tags[k];
+    // Only time has moved its inputs, and it cannot have moved its value.
+    if (time_passed && (state_tag_deps_[k] & changed) == 0 &&
+        TimeGuardHolds(time_guards_[k], *s, s->tags[i] != 0)) {
+      continue;
+    }
     uint8_t holds = m_.tags[i].when->EvalBool(ctx) ? 1 : 0;
     if (holds == s->tags[i]) continue;
     s->tags[i] = holds;
     dirty |= kTagsBit;
+    changed |= kTagsBit;
     later |= kTagsBit;
     c.kind = holds ? ChangeKind::kTagAdded : ChangeKind::kTagRemoved;
     c.tag = i;

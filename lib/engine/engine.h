@@ -133,6 +133,21 @@ class Engine {
   uint64_t time_bits_ = 0;   // bits that change when the time moves
   uint64_t fit_bits_ = 0;    // bits of the scores fit rules feed
   std::vector<uint64_t> state_tag_deps_;  // by position in m_.state_tags
+  // A state tag that time passing alone moves one way (by position in
+  // m_.state_tags): Evaluate does not re-evaluate it while only time has
+  // passed and its value is the one time cannot leave. See TimeGuardHolds.
+  struct TimeGuard {
+    expr::TimeShape::Of of = expr::TimeShape::Of::kNone;
+    bool above = false;  // the condition is X > c or X >= c
+    // kScore: the score slots X reads (X itself, or the raw scores of its
+    // formula), those that decay and those that do not; `bounded`: their
+    // values must be at most 2^500 in size (a formula; see TimeShape).
+    std::vector<int> decaying, steady;
+    bool bounded = false;
+  };
+  std::vector<TimeGuard> time_guards_;
+  TimeGuard MakeTimeGuard(const expr::Program& p) const;
+  bool TimeGuardHolds(const TimeGuard& g, const MemberState& s, bool holds) const;
   std::vector<double> factor_;     // scratch: decay factor per score
   std::vector<uint8_t> visited_;   // scratch: stages visited in an evaluation
   std::vector<double> score_buf_;  // scratch: scores of a flag raise

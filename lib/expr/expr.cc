@@ -3,6 +3,7 @@
 // reported with the offset of the token it is about; a sub-expression that
 // already has a problem is not reported again by the expressions around it.
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -151,6 +152,50 @@ enum class Family : uint8_t {
   kEvent, kMember, kScores, kCounters, kTags, kStage, kTime
 };
 
+// TimeShape::rises_with_scores. A program qualifies when it is a sum (+, and
+// - of constants) of terms: a score, a constant, a score times a constant
+// >= 0, a score divided by a constant > 0. Every constant is at most 2^500
+// in size (a divisor at least 2^-500), and the engine takes the shortcut
+// only while every score read is at most 2^500 in size: then no term and
+// no partial sum of the at most 2^16 terms a condition can hold overflows
+// (2^16 * 2^1000 < 2^1024), no NaN arises, and each operation, rounded, is
+// non-decreasing in its operands, so the sum is in every score.
+constexpr double kMaxMagnitude = 0x1p500;
+
+bool IsConstantTerm(const Node& n) {
+  double c;
+  return n.ConstantValue(&c) && std::fabs(c) <= kMaxMagnitude;
+}
+
+bool IsRisingTerm(const Node& n) {
+  if (dynamic_cast<const ScoreNode*>(&n) != nullptr) return true;
+  if (IsConstantTerm(n)) return true;
+  double c;
+  if (auto* m = dynamic_cast<const DoubleArithNode<ArithOp::kMul>*>(&n)) {
+    const Node* score = &m->left();
+    const Node* factor = &m->right();
+    if (dynamic_cast<const ScoreNode*>(score) == nullptr) std::swap(score, factor);
+    return dynamic_cast<const ScoreNode*>(score) != nullptr &&
+           factor->ConstantValue(&c) && c >= 0 && c <= kMaxMagnitude;
+  }
+  if (auto* d = dynamic_cast<const DoubleArithNode<ArithOp::kDiv>*>(&n)) {
+    return dynamic_cast<const ScoreNode*>(&d->left()) != nullptr &&
+           d->right().ConstantValue(&c) && c >= 1 / kMaxMagnitude &&
+           c <= kMaxMagnitude;
+  }
+  return false;
+}
+
+bool IsRisingSum(const Node& n) {
+  if (auto* a = dynamic_cast<const DoubleArithNode<ArithOp::kAdd>*>(&n)) {
+    return IsRisingSum(a->left()) && IsRisingSum(a->right());
+  }
+  if (auto* d = dynamic_cast<const DoubleArithNode<ArithOp::kSub>*>(&n)) {
+    return IsRisingSum(d->left()) && IsConstantTerm(d->right());
+  }
+  return IsRisingTerm(n);
+}
+
 }  // namespace
 
 class Compiler {
@@ -183,6 +228,11 @@ class Compiler {
         std::unique(reads_.counter_ids.begin(), reads_.counter_ids.end()),
         reads_.counter_ids.end());
     program->reads_ = std::move(reads_);
+    if (program->type_ == Type::kBool) {
+      program->root_->DescribeComparison(&program->time_shape_);
+    } else if (program->type_ == Type::kDouble) {
+      program->time_shape_.rises_with_scores = IsRisingSum(*program->root_);
+    }
     return program;
   }
 

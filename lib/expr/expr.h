@@ -108,6 +108,22 @@ class Node;
 
 // A checked, compiled condition or formula. Immutable; Eval* are const and
 // safe to call from many threads at once; they never allocate and never fail.
+// What time alone does to a program's value (for the engine, which skips
+// re-evaluating a state tag that time passing cannot change: see
+// Engine::Evaluate and docs/semantics-notes.md).
+struct TimeShape {
+  // A kBool program that is one comparison `X op constant`, op one of
+  // < <= > >= (not == or !=), X a score, a counter or idle:
+  enum class Of : uint8_t { kNone, kScore, kCounter, kIdle };
+  Of of = Of::kNone;
+  int index = -1;        // the score or counter
+  bool above = false;    // X > c or X >= c (else X < c or X <= c)
+  // A kDouble or kInt program whose value, in floating point, never falls
+  // when a score it reads rises: scores and constants combined by +, by *
+  // with a constant >= 0, by / with a constant > 0, by - of a constant.
+  bool rises_with_scores = false;
+};
+
 class Program {
  public:
   ~Program();
@@ -122,6 +138,7 @@ class Program {
   // result (integer division by zero or overflow, int() of non-numeric text)
   // gives 0; double arithmetic follows IEEE and may give inf or NaN.
   double EvalNumber(const Context& ctx) const;
+  const TimeShape& time_shape() const { return time_shape_; }
 
  private:
   friend class Compiler;
@@ -129,6 +146,7 @@ class Program {
   std::unique_ptr<Node> root_;  // owns the whole tree
   Type type_ = Type::kBool;
   Reads reads_;
+  TimeShape time_shape_;
 };
 
 enum class Want : uint8_t { kBool, kNumber };

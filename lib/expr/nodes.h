@@ -43,6 +43,10 @@ class Node {
   virtual bool Test(const Context& ctx) const { return false; }
   // For every other type: fills *out; false when the value is missing.
   virtual bool Eval(const Context& ctx, Value* out) const { return false; }
+  // For TimeShape: what a comparison compares (the default: nothing known),
+  // and the value of a numeric constant (false for any other node).
+  virtual void DescribeComparison(TimeShape* shape) const {}
+  virtual bool ConstantValue(double* value) const { return false; }
 };
 
 using NodePtr = std::unique_ptr<Node>;
@@ -51,6 +55,22 @@ using NodePtr = std::unique_ptr<Node>;
 // Helpers shared by nodes.
 
 enum class CmpOp : uint8_t { kLt, kLe, kGt, kGe, kEq, kNe };
+
+// Whether `op` compares a value with "greater than" (> or >=), "less than"
+// (< or <=), or neither (== or !=): 1, -1 or 0.
+constexpr int Direction(CmpOp op) {
+  return op == CmpOp::kGt || op == CmpOp::kGe   ? 1
+         : op == CmpOp::kLt || op == CmpOp::kLe ? -1
+                                                : 0;
+}
+
+// Fills `shape` for a comparison `X op constant` of X `of` (`index`).
+inline void Describe(CmpOp op, TimeShape::Of of, int index, TimeShape* shape) {
+  if (Direction(op) == 0) return;
+  shape->of = of;
+  shape->index = index;
+  shape->above = Direction(op) > 0;
+}
 
 template <CmpOp op, typename T>
 inline bool Compare(const T& a, const T& b) {
@@ -115,6 +135,10 @@ class ConstIntNode final : public Node {
     out->i = v_;
     return true;
   }
+  bool ConstantValue(double* value) const override {
+    *value = static_cast<double>(v_);
+    return true;
+  }
  private:
   int64_t v_;
 };
@@ -124,6 +148,10 @@ class ConstDoubleNode final : public Node {
   explicit ConstDoubleNode(double v) : v_(v) {}
   bool Eval(const Context&, Value* out) const override {
     out->d = v_;
+    return true;
+  }
+  bool ConstantValue(double* value) const override {
+    *value = v_;
     return true;
   }
  private:
@@ -392,6 +420,8 @@ template <ArithOp op>
 class DoubleArithNode final : public Node {
  public:
   DoubleArithNode(NodePtr l, NodePtr r) : l_(std::move(l)), r_(std::move(r)) {}
+  const Node& left() const { return *l_; }
+  const Node& right() const { return *r_; }
   bool Eval(const Context& ctx, Value* out) const override {
     Value b;
     if (!l_->Eval(ctx, out) || !r_->Eval(ctx, &b)) return false;
@@ -481,6 +511,9 @@ class ScoreCmpNode final : public Node {
   bool Test(const Context& ctx) const override {
     return Compare<op>(ctx.Score(index_), c_);
   }
+  void DescribeComparison(TimeShape* shape) const override {
+    Describe(op, TimeShape::Of::kScore, index_, shape);
+  }
  private:
   int index_;
   double c_;
@@ -493,6 +526,9 @@ class CounterCmpNode final : public Node {
   bool Test(const Context& ctx) const override {
     return Compare<op>(ctx.Counter(index_), c_);
   }
+  void DescribeComparison(TimeShape* shape) const override {
+    Describe(op, TimeShape::Of::kCounter, index_, shape);
+  }
  private:
   int index_;
   int64_t c_;
@@ -504,6 +540,9 @@ class IdleCmpNode final : public Node {
   explicit IdleCmpNode(int64_t constant) : c_(constant) {}
   bool Test(const Context& ctx) const override {
     return Compare<op>(ctx.Idle(), c_);
+  }
+  void DescribeComparison(TimeShape* shape) const override {
+    Describe(op, TimeShape::Of::kIdle, -1, shape);
   }
  private:
   int64_t c_;
