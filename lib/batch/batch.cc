@@ -106,7 +106,7 @@ class BlockPool {
   void Put(uint8_t* block) {
     std::lock_guard<std::mutex> lock(mu_);
     resident_.push_back(block);
-    if (resident_.size() * kBlock > kKeepFree) {
+    if (give_back_ && resident_.size() * kBlock > kKeepFree) {
       uint8_t* oldest = resident_.front();
       resident_.pop_front();
       madvise(oldest, kBlock, MADV_DONTNEED);
@@ -114,10 +114,17 @@ class BlockPool {
     }
   }
   int64_t mapped_bytes() const { return static_cast<int64_t>(mapped_.size() * kSlab); }
+  // From now on free blocks are not given back to the system (the pool is
+  // about to be unmapped).
+  void KeepFreeBlocks() {
+    std::lock_guard<std::mutex> lock(mu_);
+    give_back_ = false;
+  }
 
  private:
   static constexpr size_t kSlab = 64 * kBlock;
   std::mutex mu_;
+  bool give_back_ = true;
   std::deque<uint8_t*> resident_;   // free, in the order given back
   std::vector<uint8_t*> released_;  // free, not resident (or never touched)
   std::vector<void*> mapped_;
@@ -633,6 +640,9 @@ class BatchJob::Impl {
     if (options_.part_bytes < 64) options_.part_bytes = 64;
     reads_group_or_channel_ = model_->compiled().reads_event_group_or_channel;
   }
+  // The pool is unmapped right after the parts and partitions give their
+  // blocks back: giving them to the system one by one first is wasted work.
+  ~Impl() { pool_.KeepFreeBlocks(); }
 
   struct FileInfo {
     std::string name;
