@@ -210,7 +210,8 @@ Engine::TimeGuard Engine::MakeTimeGuard(const expr::Program& p) const {
   TimeGuard g;
   g.above = shape.above;
   auto add = [&](const ScoreDef& d) {
-    (d.half_life_ms > 0 ? g.decaying : g.steady).push_back(d.slot);
+    // As DecayTo tells them (a half-life that is not <= 0 decays).
+    (!(d.half_life_ms <= 0) ? g.decaying : g.steady).push_back(d.slot);
   };
   switch (shape.of) {
     case Of::kNone:
