@@ -695,8 +695,7 @@ class BatchJob::Impl {
     MemberView view;
     std::vector<KeyValue> pairs;
   };
-  void ScoreMember(const Partition& part, const MemberSpan& m,
-                   Scorer* scorer, ChangeSink* sink,
+  void ScoreMember(const MemberSpan& m, Scorer* scorer, ChangeSink* sink,
                    ScoreVisitor* visitor, std::string* members_text,
                    StoreStats* stats);
 
@@ -1202,10 +1201,9 @@ void BatchJob::Impl::Group(int p, Partition* out) {
   timer.Mark("g.place");
 }
 
-void BatchJob::Impl::ScoreMember(const Partition& part, const MemberSpan& m,
-                                 Scorer* scorer, ChangeSink* sink,
-                                 ScoreVisitor* visitor, std::string* members_text,
-                                 StoreStats* stats) {
+void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
+                                 ChangeSink* sink, ScoreVisitor* visitor,
+                                 std::string* members_text, StoreStats* stats) {
   const std::string_view member_id(m.id.data(), m.id.size());
   internal::Engine* engine = &scorer->engine;
   if (visitor != nullptr) {
@@ -1410,7 +1408,7 @@ absl::Status BatchJob::Impl::Visit(const std::vector<ScoreVisitor*>& visitors,
       const size_t end = std::min(all.size(), (b + 1) * kBlock);
       for (size_t i = b * kBlock; i < end; ++i) {
         const Partition& g = grouped_[all[i].partition];
-        ScoreMember(g, g.members[all[i].index], &scorer, visitors[t], visitors[t],
+        ScoreMember(g.members[all[i].index], &scorer, visitors[t], visitors[t],
                     nullptr, &stats[t]);
       }
       if (options_.progress != nullptr) {
@@ -1455,7 +1453,7 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
     for (size_t i = b * kBlock; i < end; ++i) {
       const Partition& g = grouped_[all[i].partition];
       sink->set_out(&slot->changes);
-      ScoreMember(g, g.members[all[i].index], scorer, sink, nullptr,
+      ScoreMember(g.members[all[i].index], scorer, sink, nullptr,
                   &slot->members, st);
     }
     if (options_.progress != nullptr) {
