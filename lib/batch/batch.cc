@@ -1237,8 +1237,15 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
   };
   for (uint32_t k = 0; k < m.count; ++k) {
     const EventRec& rec = m.recs[k];
-    if (k + 4 < m.count && (all_strings || (m.recs[k + 4].flags & kPairs))) {
-      __builtin_prefetch(m.recs[k + 4].blob);
+    // A record's strings are read a few records ahead when they will be:
+    // it has pairs, everything is read, or it will be rejected as a
+    // duplicate of the record before it (an exported row sent twice sorts
+    // next to itself), whose event_id the rejection names.
+    if (k + 4 < m.count) {
+      const EventRec& ahead = m.recs[k + 4];
+      if (all_strings || (ahead.flags & kPairs) || ahead.id_hash == m.recs[k + 3].id_hash) {
+        __builtin_prefetch(ahead.blob);
+      }
     }
     if (rec.flags & kBad) {
       reject(rec, event_id_of(rec), RejectReason::kInvalid);
