@@ -484,9 +484,9 @@ template <typename T>
 class HugeArray {
  public:
   HugeArray() = default;
-  // `huge`: ask for 2 MB pages (for arrays read at random; getting them can
-  // stall while the kernel compacts memory).
-  explicit HugeArray(size_t n, bool huge = true) : size_(n) {
+  // (Getting 2 MB pages can stall while the kernel compacts memory: worth it
+  // only for a table read at random, as the member table is.)
+  explicit HugeArray(size_t n) : size_(n) {
     bytes_ = (n * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
     if (bytes_ == 0) return;
     // Over-map by a huge page to align the start.
@@ -500,7 +500,7 @@ class HugeArray {
     if (end > aligned + bytes_) munmap(reinterpret_cast<void*>(aligned + bytes_),
                                        end - aligned - bytes_);
     data_ = reinterpret_cast<T*>(aligned);
-    if (huge) madvise(data_, bytes_, MADV_HUGEPAGE);
+    madvise(data_, bytes_, MADV_HUGEPAGE);
   }
   HugeArray(HugeArray&& o) noexcept { *this = std::move(o); }
   HugeArray& operator=(HugeArray&& o) noexcept {
@@ -517,7 +517,6 @@ class HugeArray {
   }
   T& operator[](size_t i) { return data_[i]; }
   const T& operator[](size_t i) const { return data_[i]; }
-  T* data() { return data_; }
   size_t size() const { return size_; }
 
  private:
