@@ -1,6 +1,14 @@
 // A seeded, deterministic event log for the peer comparison (bench/compare).
 //
 //   node gen_log.mjs --events N --seed S --out FILE.csv [--members M] [--days D]
+//                    [--columns full|issue]
+//
+// --columns full (the default) writes the nine columns of the bench job:
+//   event_id,time,member_id,type,value,channel,group_id,attr.topic,attr.title
+// --columns issue writes the first five only (the issue #4 job reads no
+// more): event_id,time,member_id,type,value. Both draw the same random
+// numbers in the same order and leave out cells only, so for the same
+// arguments they describe the same events, row for row.
 //
 // Why not `leadscore gen`: its log carries the faults of real exports (bad
 // times, RFC 3339 times with offsets, rows with an extra column, "nan"
@@ -15,7 +23,7 @@
 //     several times for some members), so `once` rules matter;
 //   * event types no rule reads (message.react, live.watch, order.paid);
 //   * quoted CSV cells with commas, doubled quotes, UTF-8 and a few line
-//     breaks (attr.title), and empty cells.
+//     breaks (attr.title, in --columns full only), and empty cells.
 // Times are integer milliseconds, every cell parses, every member_id is set:
 // each of the three engines must accept every row.
 //
@@ -97,6 +105,11 @@ const TITLES = [
   "How we closed the books in 3 days",
 ];
 const TITLE_WITH_BREAK = "Month-end close:\nthe checklist";
+// The header of each --columns choice.
+const HEADERS = {
+  full: "event_id,time,member_id,type,value,channel,group_id,attr.topic,attr.title\n",
+  issue: "event_id,time,member_id,type,value\n",
+};
 
 function csvCell(s) {
   if (!/[",\r\n]/.test(s)) return s;
@@ -109,12 +122,15 @@ function main() {
   const seed = Number(args.seed ?? 1);
   const members = Number(args.members ?? Math.max(1, Math.floor(events / 20)));
   const days = Number(args.days ?? 180);
+  const columns = args.columns ?? "full";
   const outPath = args.out;
   if (!outPath || !Number.isInteger(events) || events < 0 ||
-      !Number.isInteger(members) || members < 1) {
-    console.error("usage: node gen_log.mjs --events N --seed S --out FILE.csv [--members M] [--days D]");
+      !Number.isInteger(members) || members < 1 || !HEADERS[columns]) {
+    console.error("usage: node gen_log.mjs --events N --seed S --out FILE.csv " +
+                  "[--members M] [--days D] [--columns full|issue]");
     process.exit(1);
   }
+  const full = columns === "full";
   const rng = makeRng(seed);
   const start = 1704067200000;  // 2024-01-01T00:00:00Z
   const span = days * 86400000;
@@ -168,10 +184,16 @@ function main() {
     if (type === "order.paid") value = String((98 + rng.below(400)) * 10);
     else if (type === "course.attend") value = String(5 + rng.below(86));
     const id = "e" + String(i + 1).padStart(10, "0");
-    lines[i] = id + "," + time + "," + memberId(m) + "," + type + "," + value + "," +
-               CHANNELS[rng.below(CHANNELS.length)] + "," +
-               "g" + String(m % 97).padStart(2, "0") + "," + topic + "," +
-               csvCell(title) + "\n";
+    // The channel is drawn in both modes, at the same point, so that the
+    // draws after it (and the events they make) do not depend on --columns.
+    const channel = CHANNELS[rng.below(CHANNELS.length)];
+    // Ids, times, types and values never hold a comma, quote or line break:
+    // only the title needs csvCell.
+    const head = id + "," + time + "," + memberId(m) + "," + type + "," + value;
+    lines[i] = full
+      ? head + "," + channel + "," + "g" + String(m % 97).padStart(2, "0") + "," +
+        topic + "," + csvCell(title) + "\n"
+      : head + "\n";
   }
   for (let i = originals; i < events; i++) {
     const src = originals > 0 ? rng.below(originals) : 0;
@@ -183,7 +205,7 @@ function main() {
   order.sort((a, b) => (arrival[a] - arrival[b]) || (a - b));
 
   const fd = fs.openSync(outPath + ".tmp", "w");
-  let buf = "event_id,time,member_id,type,value,channel,group_id,attr.topic,attr.title\n";
+  let buf = HEADERS[columns];
   for (let k = 0; k < events; k++) {
     buf += lines[order[k]];
     if (buf.length > (1 << 20)) {
@@ -195,7 +217,10 @@ function main() {
   fs.closeSync(fd);
   fs.renameSync(outPath + ".tmp", outPath);
   // The as-of time every engine scores at: the end of the period.
-  console.log(JSON.stringify({ events, members, seed, days, start, as_of: start + span }));
+  // (columns is named only when it is not the default: the full log's
+  // output is what it was before --columns existed.)
+  console.log(JSON.stringify({ events, members, seed, days, start, as_of: start + span,
+                               ...(full ? {} : { columns }) }));
 }
 
 main();
