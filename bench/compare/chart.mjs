@@ -59,7 +59,9 @@ export function renderChart(result) {
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">Scoring throughput: leadscore, DuckDB, SQLite (same job, same CSV)</text>`);
+  // (Results from before there were jobs are of the bench job.)
+  const job = result.job ?? "bench";
+  out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">${esc(`Scoring throughput, ${job} job: leadscore, DuckDB, SQLite (same CSV)`)}</text>`);
   const m = result.machine;
   out.push(`<text x="${left}" y="38" fill="#555">${esc(`${result.date.slice(0, 10)}, ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB; median wall time of whole runs`)}</text>`);
   // Grid and y axis.

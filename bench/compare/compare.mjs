@@ -1,5 +1,11 @@
 // The peer comparison: leadscore, DuckDB and SQLite on the same job.
 //
+// Two jobs (sql.mjs, JOBS; pick one with JOB):
+//   bench  (default) bench_model.textproto / job.sql.in on a 9-column log of
+//          20 events per member: the heavier job of docs/performance.md.
+//   issue  issue_model.textproto / issue_job.sql.in on a 5-column log of 10
+//          events per member: the shape issue #4's goal names (2M events,
+//          200k members, about 100 MB).
 // For each log size: generate a seeded log (gen_log.mjs, cached), run every
 // engine once and check that all give the same answers member by member
 // (scores to 1e-6 relative, counters and tags exactly); only then time
@@ -9,6 +15,7 @@
 // and parsing the CSV, scoring, and writing the per-member answers.
 //
 // Environment (all optional):
+//   JOB         bench or issue             (default bench)
 //   SIZES       log sizes in events        (default "1000000 2000000 10000000")
 //   REPS        timed runs per engine      (default 5)
 //   REPS_LARGE  timed runs for sizes >= 10M (default 3: see docs/performance.md)
@@ -26,7 +33,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { sqliteScript } from "./sql.mjs";
+import { jobNamed, sqliteScript } from "./sql.mjs";
 import { renderChart } from "./chart.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -43,7 +50,13 @@ const LEADSCORE = path.resolve(root, env.LEADSCORE ?? "build-bench/leadscore");
 const WORK = path.resolve(root, env.WORK ?? "build-bench/compare");
 const RESULTS = path.resolve(root, env.RESULTS ?? "bench/results");
 const ENGINES = words(env.ENGINES ?? "leadscore duckdb sqlite");
-const MODEL = path.join(here, "bench_model.textproto");
+const JOB = (() => {
+  try { return jobNamed(env.JOB || "bench"); } catch (e) {
+    console.error(`compare: JOB: ${e.message}`);
+    process.exit(1);
+  }
+})();
+const MODEL = path.join(here, JOB.model);
 const GNU_TIME = fs.existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
 
 const REL_TOL = 1e-6;   // scores: relative
@@ -112,14 +125,14 @@ function runEngine(cfg, log, asOf, tag) {
     const out = base + ".csv";
     const r = timed([process.execPath, path.join(here, "duckdb_job.mjs"), "--log", log,
                      "--as-of", String(asOf), "--threads", String(cfg.threads),
-                     "--out", out],
+                     "--out", out, "--job", JOB.name],
                     { label, logFile: base + ".log" });
     return { ...r, answers: out };
   }
   if (cfg.engine === "sqlite") {
     const out = base + ".csv";
     const script = base + ".sql";
-    fs.writeFileSync(script, sqliteScript(log, asOf, out));
+    fs.writeFileSync(script, sqliteScript(JOB, log, asOf, out));
     const r = timed(["sqlite3", "-bail", "-batch", ":memory:"],
                     { stdinFile: script, label, logFile: base + ".log" });
     return { ...r, answers: out };
@@ -130,8 +143,9 @@ function runEngine(cfg, log, asOf, tag) {
 // ---------------------------------------------------------------------------
 // Answers, and checking that they agree.
 
-const SCORES = ["engagement", "intent", "activity", "lead"];
-const COUNTERS = ["posts_14d", "demos"];
+// The scores and counters the job's model has (and its query answers).
+const SCORES = JOB.scores;
+const COUNTERS = JOB.counters;
 
 // members.jsonl -> Map(member_id -> {scores, counters, tags})
 function readLeadscore(file) {
@@ -282,6 +296,8 @@ function main() {
     date: started.toISOString(),
     machine: machine(),
     versions: versions(),
+    job: JOB.name,
+    job_about: JOB.about,
     seed: SEED,
     threads: THREADS,
     reps: REPS,
@@ -289,19 +305,22 @@ function main() {
     tolerance: { relative: REL_TOL, absolute: ABS_TOL },
     sizes: [],
   };
+  console.log(`compare: the ${JOB.name} job (${JOB.about})`);
   console.log(`compare: ${result.machine.cpu}, ${result.machine.cores} cores, ` +
               `${result.machine.memory_gib} GiB; DuckDB ${result.versions.duckdb}, ` +
               `SQLite ${result.versions.sqlite}, leadscore ${result.versions.leadscore}`);
 
   for (const size of SIZES) {
-    // 1. The log (generated once per size and seed, then reused).
-    const log = path.join(WORK, `log-${size}-s${SEED}.csv`);
+    // 1. The log (generated once per job, size and seed, then reused).
+    const log = path.join(WORK, JOB.logName(size, SEED));
     const metaFile = log + ".json";
     if (!fs.existsSync(log) || !fs.existsSync(metaFile)) {
-      console.log(`compare: generating ${size} events (seed ${SEED})...`);
+      console.log(`compare: generating ${size} events (seed ${SEED}, ${JOB.name} job)...`);
       const meta = execFileSync(process.execPath, [
         "--max-old-space-size=16384", path.join(here, "gen_log.mjs"),
-        "--events", String(size), "--seed", String(SEED), "--out", log],
+        "--events", String(size), "--seed", String(SEED),
+        "--members", String(JOB.members(size)), "--columns", JOB.genColumns,
+        "--out", log],
         { encoding: "utf8" });
       fs.writeFileSync(metaFile, meta);
     }
@@ -311,7 +330,9 @@ function main() {
 
     // 2. Every engine once; all must agree before any time is printed.
     const cfgs = configs();
-    const check = cfgs.map((cfg) => ({ cfg, run: runEngine(cfg, log, asOf, `${size}-check`) }));
+    // (Outputs of the bench job keep their names; other jobs' name the job.)
+    const runTag = (what) => `${JOB.name === "bench" ? "" : JOB.name + "-"}${size}-${what}`;
+    const check = cfgs.map((cfg) => ({ cfg, run: runEngine(cfg, log, asOf, runTag("check")) }));
     const refEntry = check.find((c) => c.cfg.engine === "leadscore") ?? check[0];
     const ref = readAnswers(refEntry.cfg, refEntry.run.answers);
     const agreement = [];
@@ -320,7 +341,8 @@ function main() {
       const { diffs, maxRel } = diffAnswers(ref, readAnswers(cfg, run.answers));
       if (diffs.length) {
         die(`${cfg.engine} (threads ${cfg.threads}) disagrees with ` +
-            `${refEntry.cfg.engine} on the ${size}-event log; no times printed:\n  ` +
+            `${refEntry.cfg.engine} on the ${size}-event log of the ${JOB.name} job; ` +
+            `no times printed:\n  ` +
             diffs.join("\n  "));
       }
       agreement.push({ engine: cfg.engine, threads: cfg.threads, max_rel_diff: maxRel });
@@ -328,7 +350,7 @@ function main() {
     // Reruns must give the same bytes, or (DuckDB: parallel float sums may
     // differ in the last bits from run to run) answers that agree again.
     const hashes = new Map(check.map(({ cfg, run }) => [cfg, md5(run.answers)]));
-    console.log(`compare: ${size} events, ${ref.size} members: answers agree ` +
+    console.log(`compare: ${JOB.name} job, ${size} events, ${ref.size} members: answers agree ` +
                 `(${check.length} runs; largest relative score difference ` +
                 `${Math.max(0, ...agreement.map((a) => a.max_rel_diff)).toExponential(2)})`);
 
@@ -341,7 +363,7 @@ function main() {
       load.push(os.loadavg()[0]);
       for (let k = 0; k < cfgs.length; k++) {
         const cfg = cfgs[(k + rep) % cfgs.length];
-        const run = runEngine(cfg, log, asOf, `${size}-run`);
+        const run = runEngine(cfg, log, asOf, runTag("run"));
         if (md5(run.answers) !== hashes.get(cfg)) {
           const { diffs } = diffAnswers(ref, readAnswers(cfg, run.answers));
           if (diffs.length) {
@@ -392,7 +414,11 @@ const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
 export function renderTable(result) {
   const m = result.machine, v = result.versions;
   const lines = [];
-  lines.push(`Peer comparison of ${result.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ` +
+  // (Results from before there were jobs are of the bench job.)
+  const job = result.job ?? "bench";
+  lines.push(`Peer comparison, the ${job} job` +
+             (result.job_about ? ` (${result.job_about})` : "") +
+             `, of ${result.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ` +
              `${m.memory_gib} GiB (${m.os}): leadscore ${v.leadscore}; DuckDB ${v.duckdb} ` +
              `(@duckdb/node-api ${v.duckdb_node_api}, node ${v.node}); SQLite ${v.sqlite} ` +
              `(sqlite3 shell). Wall time of the whole job (start, read the CSV, score, write ` +

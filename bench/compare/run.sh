@@ -3,8 +3,10 @@
 # Usage: bench/compare/run.sh [BENCH_BUILD_DIR]   (default build-bench)
 # Needs the leadscore CLI built in BENCH_BUILD_DIR (make compare does that),
 # the sqlite3 shell, node and npm (scripts/bench-deps.sh compare).
-# Environment: SIZES, REPS, REPS_LARGE, THREADS, SEED, WORK, RESULTS,
-# ENGINES (see compare.mjs), e.g. SIZES="1000000 2000000" make compare.
+# Environment: JOB (bench, the default, or issue: issue #4's shape), SIZES,
+# REPS, REPS_LARGE, THREADS, SEED, LEADSCORE, WORK, RESULTS, ENGINES (see
+# compare.mjs), e.g. SIZES="1000000 2000000" make compare, or
+# JOB=issue SIZES=2000000 THREADS="1 2" ENGINES="leadscore duckdb" make compare.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-build-bench}
