@@ -968,9 +968,7 @@ absl::Status BatchJob::Impl::ReadStream(io::EventSource* source,
 // The first 8 bytes of `s`, big-endian, zero-padded: comparing these
 // compares the strings' first bytes as memcmp would.
 inline uint64_t Prefix8(std::string_view s) {
-  uint64_t w = 0;
-  std::memcpy(&w, s.data(), std::min<size_t>(8, s.size()));
-  return __builtin_bswap64(w);
+  return __builtin_bswap64(LoadUpTo8(s.data(), std::min<size_t>(8, s.size())));
 }
 
 // Member ids -> dense indices, for one partition: open addressing on the
@@ -988,9 +986,9 @@ class MemberTable {
   void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
   // The index of `id`, or a new one (== ids().size() before the call).
   uint32_t Intern(uint64_t hash, std::string_view id) {
-    uint64_t w0 = 0, w1 = 0;
-    std::memcpy(&w0, id.data(), std::min<size_t>(8, id.size()));
-    if (id.size() > 8) std::memcpy(&w1, id.data() + 8, std::min<size_t>(8, id.size() - 8));
+    const uint64_t w0 = LoadUpTo8(id.data(), std::min<size_t>(8, id.size()));
+    const uint64_t w1 =
+        id.size() > 8 ? LoadUpTo8(id.data() + 8, std::min<size_t>(8, id.size() - 8)) : 0;
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.len1 == kEmpty) {
