@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "leadscore/model.h"
 #include "lib/batch/progress.h"
 #include "lib/io/csv_reader.h"
@@ -226,6 +227,49 @@ TEST(BatchTest, DuplicateEventIsRejectedByTheEngine) {
   Output out = RunJob(std::string(kHeader) + "e1,m1,1000,post,\ne1,m1,1000,post,\n");
   EXPECT_EQ(out.summary.stats.rejected[static_cast<int>(RejectReason::kDuplicate)], 1);
   EXPECT_THAT(out.members, HasSubstr("\"counters\":{\"posts\":1}"));
+}
+
+// The reader keeps a small cache of event types in front of its map
+// (PartBuilder::TypeId): a type of at most 16 bytes is known by its length
+// and its first and last 8 bytes. Types that share those words but not the
+// length, one of exactly 16 bytes, one longer, and 300 others (more than
+// the cache holds, so that slots are taken over) must each count as
+// themselves.
+TEST(BatchTest, EveryEventTypeIsItself) {
+  constexpr char kTypesModel[] = R"pb(
+    name: "types"
+    counter { name: "a9" on: "aaaaaaaaa" }
+    counter { name: "a10" on: "aaaaaaaaaa" }
+    counter { name: "a16" on: "aaaaaaaaaaaaaaaa" }
+    counter { name: "a17" on: "aaaaaaaaaaaaaaaaa" }
+    counter { name: "short" on: "a" }
+    counter { name: "fillers" on: "*" }
+  )pb";
+  std::string csv = kHeader;
+  int row = 0;
+  auto add = [&](const std::string& type) {
+    csv += absl::StrCat("e", row, ",m1,", 1000 + row, ",", type, ",\n");
+    ++row;
+  };
+  // Per round: a9 x1, a10 x2, a16 x3, a17 x4, short x5, and 300 fillers;
+  // 2 rounds: a9 = 2, a10 = 4, a16 = 6, a17 = 8, short = 10, and every row
+  // counts for "*": 2 * (1 + 2 + 3 + 4 + 5 + 300) = 630.
+  for (int round = 0; round < 2; ++round) {
+    for (int k = 0; k < 300; ++k) {
+      add(absl::StrCat("filler.", k));
+      if (k % 60 == 0) {
+        const int i = k / 60;  // 0..4
+        const char* types[] = {"aaaaaaaaa", "aaaaaaaaaa", "aaaaaaaaaaaaaaaa",
+                               "aaaaaaaaaaaaaaaaa", "a"};
+        for (int j = i; j < 5; ++j) add(types[j]);
+      }
+    }
+  }
+  Output out = RunJob(csv, {}, kTypesModel);
+  ASSERT_TRUE(out.read_status.ok()) << out.read_status;
+  EXPECT_THAT(out.members,
+              HasSubstr("\"counters\":{\"a9\":2,\"a10\":4,\"a16\":6,\"a17\":8,"
+                        "\"short\":10,\"fillers\":630}"));
 }
 
 TEST(BatchTest, ConditionsSeeGroupChannelAndAttributes) {
