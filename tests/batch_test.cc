@@ -393,16 +393,24 @@ TEST(BatchTest, AnyNumberOfThreadsWritesTheSameBytes) {
     ASSERT_GT(base.summary.stats.members, 200);
     ASSERT_GT(base.summary.bad_rows, 0);
     ASSERT_GT(base.summary.stats.rejected[static_cast<int>(RejectReason::kDuplicate)], 0);
-    for (int threads : {2, 3, 4}) {
-      BatchOptions options = one;
-      options.threads = threads;
-      const Output out = RunJob(log, options, model);
-      EXPECT_EQ(out.members, base.members) << threads << " threads";
-      EXPECT_EQ(out.changes, base.changes) << threads << " threads";
-      EXPECT_EQ(out.summary.stats.events_applied, base.summary.stats.events_applied);
-      EXPECT_EQ(out.summary.stats.rejected, base.summary.stats.rejected);
-      EXPECT_EQ(out.summary.stats.members, base.summary.stats.members);
-      EXPECT_EQ(out.summary.stats.flags_raised, base.summary.stats.flags_raised);
+    // A stream is read into one bucket; with buckets of 50 rows it is spread
+    // over new ones before scoring (more than 400 rows in one).
+    for (int threads : {1, 2, 3, 4}) {
+      for (size_t bucket_rows : {size_t{32} << 10, size_t{50}}) {
+        if (threads == 1 && bucket_rows != 50) continue;
+        BatchOptions options = one;
+        options.threads = threads;
+        options.bucket_rows = bucket_rows;
+        const Output out = RunJob(log, options, model);
+        const std::string what =
+            absl::StrCat(threads, " threads, buckets of ", bucket_rows, " rows");
+        EXPECT_EQ(out.members, base.members) << what;
+        EXPECT_EQ(out.changes, base.changes) << what;
+        EXPECT_EQ(out.summary.stats.events_applied, base.summary.stats.events_applied);
+        EXPECT_EQ(out.summary.stats.rejected, base.summary.stats.rejected);
+        EXPECT_EQ(out.summary.stats.members, base.summary.stats.members);
+        EXPECT_EQ(out.summary.stats.flags_raised, base.summary.stats.flags_raised);
+      }
     }
   }
 }
@@ -521,23 +529,63 @@ TEST(BatchTest, MatchesAStoreFedRowByRowForAnyThreadsAndParts) {
     ASSERT_GT(want.summary.stats.members, 150);
     for (int threads : {1, 2, 3}) {
       for (size_t part_bytes : {size_t{4} << 20, size_t{997}, size_t{64}}) {
-        BatchOptions o = options;
-        o.threads = threads;
-        o.part_bytes = part_bytes;
-        Output got;
-        auto m = LoadModel(model);
-        BatchJob job(m, o);
-        std::ostringstream diag, members, changes;
-        ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
-        ASSERT_TRUE(job.Score(&members, &changes).ok());
-        EXPECT_EQ(members.str(), want.members)
-            << threads << " threads, parts of " << part_bytes;
-        EXPECT_EQ(changes.str(), want.changes)
-            << threads << " threads, parts of " << part_bytes;
-        EXPECT_EQ(job.summary().stats.rejected, want.summary.stats.rejected);
-        EXPECT_EQ(job.summary().stats.events_applied, want.summary.stats.events_applied);
+        // One bucket; about 100 buckets; a bucket per row (at most 4096).
+        for (size_t bucket_rows : {size_t{32} << 10, size_t{37}, size_t{1}}) {
+          BatchOptions o = options;
+          o.threads = threads;
+          o.part_bytes = part_bytes;
+          o.bucket_rows = bucket_rows;
+          auto m = LoadModel(model);
+          BatchJob job(m, o);
+          std::ostringstream diag, members, changes;
+          ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
+          ASSERT_TRUE(job.Score(&members, &changes).ok());
+          const std::string what = absl::StrCat(threads, " threads, parts of ", part_bytes,
+                                                ", buckets of ", bucket_rows, " rows");
+          EXPECT_EQ(members.str(), want.members) << what;
+          EXPECT_EQ(changes.str(), want.changes) << what;
+          EXPECT_EQ(job.summary().stats.rejected, want.summary.stats.rejected) << what;
+          EXPECT_EQ(job.summary().stats.events_applied, want.summary.stats.events_applied)
+              << what;
+        }
       }
     }
+  }
+}
+
+TEST(BatchTest, LaterFilesMayHoldIdsTheFirstFilesSampleDidNotSee) {
+  // The buckets are split by a sample of the first file, whose ids are all
+  // "m" and digits; the second file adds ids before and after them, ids
+  // that share their prefix and go on, bytes above 0x7f, and members of
+  // both files. Every member still comes out once, in byte order.
+  const std::string model =
+      ReadFile(std::string(LEADSCORE_SOURCE_DIR) + "/examples/models/community.textproto");
+  const std::string first = MessyLog(200, 3000, 5);
+  std::string second = first.substr(0, first.find('\n') + 1);  // the same columns
+  const char* ids[] = {"a1", "", "m", "m0", "m1000000", "m19z", "z", "\xc3\xa9l\xc3\xa8ve",
+                       "m\xff", "m7", "0", "~~", "m150"};
+  int n = 0;
+  for (const char* id : ids) {
+    for (int k = 0; k < 3; ++k) {
+      absl::StrAppend(&second, "f", n++, ",", id, ",", 1704067200000 + 3600000 * (n % 7),
+                      ",message.post,,,,,,\n");
+    }
+  }
+  const Output want =
+      ScoreWithStore(first + second.substr(second.find('\n') + 1), BatchOptions(), model);
+  for (int threads : {1, 2}) {
+    BatchOptions o;
+    o.threads = threads;
+    o.bucket_rows = 30;
+    o.part_bytes = 4096;
+    auto m = LoadModel(model);
+    BatchJob job(m, o);
+    std::ostringstream diag, members, changes;
+    ASSERT_TRUE(job.ReadBytes(first, "first.csv", io::LogFormat::kCsv, &diag).ok());
+    ASSERT_TRUE(job.ReadBytes(second, "second.csv", io::LogFormat::kCsv, &diag).ok());
+    ASSERT_TRUE(job.Score(&members, &changes).ok());
+    EXPECT_EQ(members.str(), want.members) << threads << " threads";
+    EXPECT_EQ(changes.str(), want.changes) << threads << " threads";
   }
 }
 
@@ -741,7 +789,7 @@ TEST(ProgressTest, PlainLinesWhenNotATerminal) {
     progress.AddRows(12345);
     std::this_thread::sleep_for(std::chrono::milliseconds(60));
     progress.StartScoring(10);
-    progress.AddMembers(4);
+    progress.AddScored(4);
     std::this_thread::sleep_for(std::chrono::milliseconds(60));
     progress.Stop();
   }
@@ -752,7 +800,7 @@ TEST(ProgressTest, PlainLinesWhenNotATerminal) {
   std::fclose(f);
   EXPECT_THAT(text, HasSubstr("leadscore score: reading 0.0/0.0 MB, 12k rows"));
   EXPECT_THAT(text, HasSubstr("ETA"));
-  EXPECT_THAT(text, HasSubstr("scoring 4/10 members"));
+  EXPECT_THAT(text, HasSubstr("scoring 4/10 rows"));
   EXPECT_EQ(text.find('\r'), std::string::npos);
 }
 

@@ -76,6 +76,7 @@ std::string ParseLogArgs(const ParsedArgs& args, LogArgs* out) {
 LogRun::LogRun(std::shared_ptr<const Model> model, const LogArgs& args)
     : args_(args) {
   batch::BatchOptions options = args.options;
+  options.log_bytes = args.total_bytes;
   if (!args.quiet) {
     double interval = 5;
     if (const char* env = std::getenv("LEADSCORE_PROGRESS_INTERVAL")) {

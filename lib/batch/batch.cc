@@ -1,5 +1,6 @@
-// The batch job: read (parallel parts) -> group per member (per partition)
-// -> score members in order (blocks over threads) -> write in order.
+// The batch job: read (parallel parts, each record to the bucket of its
+// member_id) -> group and score bucket by bucket (over threads) -> write in
+// order.
 #include "lib/batch/batch.h"
 
 #include <algorithm>
@@ -12,12 +13,12 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
-#include <queue>
 #include <thread>
 #include <utility>
 
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "absl/container/flat_hash_map.h"
@@ -25,7 +26,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "lib/base/hash.h"
+#include "lib/base/search.h"
 #include "lib/base/strings.h"
+#include "lib/batch/bucket_map.h"
 #include "lib/batch/progress.h"
 #include "lib/engine/engine.h"
 #include "lib/engine/member_state.h"
@@ -223,6 +226,20 @@ class BlockList {
     ++size_;
   }
   size_t size() const { return size_; }
+  const T& at(size_t i) const {
+    return reinterpret_cast<const T*>(blocks_[i / kPerBlock])[i % kPerBlock];
+  }
+  // Calls fn(value) for values [begin, end), in order.
+  template <typename Fn>
+  void ForRange(size_t begin, size_t end, Fn fn) const {
+    while (begin < end) {
+      const size_t off = begin % kPerBlock;
+      const size_t n = std::min(end - begin, kPerBlock - off);
+      const T* v = reinterpret_cast<const T*>(blocks_[begin / kPerBlock]) + off;
+      for (size_t i = 0; i < n; ++i) fn(v[i]);
+      begin += n;
+    }
+  }
   // Calls fn(value) for each, in order.
   template <typename Fn>
   void ForEach(Fn fn) const {
@@ -351,27 +368,43 @@ struct BadRecord {
   std::string message;
 };
 
+// What one reading thread wrote: per bucket, its records (in the order it
+// read them) and their strings.
+struct ThreadStore {
+  std::vector<BlockList<EventRec>> recs;
+  std::vector<Arena> strings;
+
+  void Reset(size_t buckets, BlockPool* pool) {
+    recs.clear();
+    strings.clear();
+    for (size_t b = 0; b < buckets; ++b) {
+      recs.emplace_back(pool);
+      strings.emplace_back(pool);
+    }
+  }
+};
+
+// Records [begin, end) of one thread's list of a bucket.
+struct RecRange {
+  uint32_t thread = 0;
+  size_t begin = 0, end = 0;
+};
+
 // The records read from one part of an input.
 struct Part {
   int file = 0;
   int64_t line_base = 0;  // line (CSV, JSON Lines) or record index of line 0
   int64_t rows = 0;
-  // Per partition: its records, in log order, and their strings.
-  std::vector<BlockList<EventRec>> recs;
-  std::vector<Arena> arenas;
+  // Per bucket: where its records are, in log order.
+  std::vector<RecRange> ranges;
   std::vector<BadRecord> bad;
   std::vector<std::pair<std::string, int64_t>> unknown_fields;  // first line each
   bool has_max_time = false;
   int64_t max_time = 0;
 
-  void Reset(int partitions, BlockPool* pool) {
+  void Reset() {
     rows = 0;
-    recs.clear();
-    arenas.clear();
-    for (int p = 0; p < partitions; ++p) {
-      recs.emplace_back(pool);
-      arenas.emplace_back(pool);
-    }
+    ranges.clear();
     bad.clear();
     unknown_fields.clear();
     has_max_time = false;
@@ -381,22 +414,33 @@ struct Part {
 
 // What every PartBuilder of a job shares.
 struct BuildContext {
-  BlockPool* pool;
   TypeTable* types;
-  int partitions;
+  const BucketMap* buckets;
   Progress* progress;
   // The event attributes some condition of the model reads: the others are
   // not kept (nothing else reads them).
   const std::vector<std::string>* read_attrs;
 };
 
-// Turns RawEvents into EventRecs of a Part.
+// Turns RawEvents into EventRecs of a Part, in the store of the thread
+// reading it.
 class PartBuilder final : public io::JsonlSink {
  public:
-  PartBuilder(Part* part, const BuildContext& ctx)
-      : part_(part), types_(ctx.types), partitions_(ctx.partitions),
-        progress_(ctx.progress), read_attrs_(ctx.read_attrs) {}
-  ~PartBuilder() override { Flush(); }
+  PartBuilder(Part* part, uint32_t thread, ThreadStore* store, const BuildContext& ctx)
+      : part_(part), store_(store), types_(ctx.types), buckets_(ctx.buckets),
+        progress_(ctx.progress), read_attrs_(ctx.read_attrs) {
+    part_->ranges.resize(store_->recs.size());
+    for (size_t b = 0; b < part_->ranges.size(); ++b) {
+      const size_t at = store_->recs[b].size();
+      part_->ranges[b] = RecRange{thread, at, at};
+    }
+  }
+  ~PartBuilder() override {
+    Flush();
+    for (size_t b = 0; b < part_->ranges.size(); ++b) {
+      part_->ranges[b].end = store_->recs[b].size();
+    }
+  }
 
   void Add(const io::RawEvent& e) override {
     EventRec rec;
@@ -420,11 +464,8 @@ class PartBuilder final : public io::JsonlSink {
                         VarintSize(e.group_id.size()) + e.group_id.size() +
                         VarintSize(e.channel.size()) + e.channel.size() +
                         PairsSize(attrs_) + PairsSize(e.profile);
-    const int partition =
-        partitions_ == 1
-            ? 0
-            : static_cast<int>((StableHash(e.member_id) >> 32) % partitions_);
-    uint8_t* blob = part_->arenas[partition].Alloc(size);
+    const uint32_t bucket = buckets_->Of(e.member_id);
+    uint8_t* blob = store_->strings[bucket].Alloc(size);
     uint8_t* p = PutString(blob, e.member_id);
     p = PutString(p, e.event_id);
     p = PutString(p, e.account_id);
@@ -434,7 +475,7 @@ class PartBuilder final : public io::JsonlSink {
     PutPairs(p, e.profile);
     if (!attrs_.empty() || !e.profile.empty()) rec.flags |= kPairs;
     rec.blob = blob;
-    part_->recs[partition].push_back(rec);
+    store_->recs[bucket].push_back(rec);
     ++part_->rows;
     if (!e.ok()) {
       part_->bad.push_back(BadRecord{e.line, e.offset, e.error_line, e.error});
@@ -485,8 +526,9 @@ class PartBuilder final : public io::JsonlSink {
   }
 
   Part* part_;
+  ThreadStore* store_;
   TypeTable* types_;
-  int partitions_;
+  const BucketMap* buckets_;
   Progress* progress_;
   const std::vector<std::string>* read_attrs_;
   std::vector<KeyValue> attrs_;
@@ -501,76 +543,22 @@ class PartBuilder final : public io::JsonlSink {
   TypeSlot type_cache_[1 << kTypeCacheBits];
 };
 
-// A zeroed array in memory of its own, in 2 MB pages when the system has
-// them (transparent huge pages on request): for tables read at random,
-// where small pages would cost a TLB miss per access.
-template <typename T>
-class HugeArray {
+// The member ids of a sample of rows (for BucketMap::FromSample).
+class SampleSink final : public io::JsonlSink {
  public:
-  HugeArray() = default;
-  // (Getting 2 MB pages can stall while the kernel compacts memory: worth it
-  // only for a table read at random, as the member table is.)
-  explicit HugeArray(size_t n) : size_(n) {
-    bytes_ = (n * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
-    if (bytes_ == 0) return;
-    // Over-map by a huge page to align the start.
-    void* p = mmap(nullptr, bytes_ + kHugePage, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    const uintptr_t raw = reinterpret_cast<uintptr_t>(p);
-    const uintptr_t aligned = (raw + kHugePage - 1) / kHugePage * kHugePage;
-    if (aligned > raw) munmap(p, aligned - raw);
-    const uintptr_t end = raw + bytes_ + kHugePage;
-    if (end > aligned + bytes_) munmap(reinterpret_cast<void*>(aligned + bytes_),
-                                       end - aligned - bytes_);
-    data_ = reinterpret_cast<T*>(aligned);
-    madvise(data_, bytes_, MADV_HUGEPAGE);
-  }
-  HugeArray(HugeArray&& o) noexcept { *this = std::move(o); }
-  HugeArray& operator=(HugeArray&& o) noexcept {
-    if (data_ != nullptr) munmap(data_, bytes_);
-    data_ = o.data_;
-    size_ = o.size_;
-    bytes_ = o.bytes_;
-    o.data_ = nullptr;
-    o.size_ = o.bytes_ = 0;
-    return *this;
-  }
-  ~HugeArray() {
-    if (data_ != nullptr) munmap(data_, bytes_);
-  }
-  T& operator[](size_t i) { return data_[i]; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  size_t size() const { return size_; }
+  explicit SampleSink(std::vector<std::string>* ids) : ids_(ids) {}
+  void Add(const io::RawEvent& e) override { ids_->emplace_back(e.member_id); }
+  void UnknownField(std::string_view, int64_t) override {}
 
  private:
-  static constexpr size_t kHugePage = 2 << 20;
-  T* data_ = nullptr;
-  size_t size_ = 0;
-  size_t bytes_ = 0;
+  std::vector<std::string>* ids_;
 };
 
-// A member of a partition: its id and its records in order.
+// A member of a bucket: its id and its records in order.
 struct MemberSpan {
   absl::string_view id;
   EventRec* recs;
   uint32_t count;
-};
-
-struct Partition {
-  // The records, grouped per member (each member's side by side, in apply
-  // order), in pool blocks: those the buckets gave back as they were placed.
-  Arena recs;
-  size_t num_recs = 0;
-  std::vector<MemberSpan> members;  // sorted by id
-  std::unique_ptr<char[]> id_bytes;  // the members' ids, in that order
-  size_t id_size = 0;                // bytes of id_bytes
-};
-
-// Where a member is: partition and index in its members.
-struct MemberRef {
-  uint32_t partition;
-  uint32_t index;
 };
 
 // LEADSCORE_TIMING=1: the wall time of each phase on stderr (profiling).
@@ -617,22 +605,23 @@ std::string FormatTime(int64_t ms) {
                           absl::UTCTimeZone());
 }
 
-// Runs fn(0..n-1) on up to `threads` threads (the caller's among them).
+// Runs fn(i, worker) for i in 0..n-1 on up to `threads` threads (the
+// caller's among them, worker 0); `worker` tells the threads apart.
 template <typename Fn>
 void ParallelFor(int threads, int n, Fn fn) {
   if (threads <= 1 || n <= 1) {
-    for (int i = 0; i < n; ++i) fn(i);
+    for (int i = 0; i < n; ++i) fn(i, 0);
     return;
   }
   std::atomic<int> next{0};
-  auto work = [&] {
-    for (int i; (i = next.fetch_add(1)) < n;) fn(i);
+  auto work = [&](int worker) {
+    for (int i; (i = next.fetch_add(1)) < n;) fn(i, worker);
   };
   std::vector<std::thread> pool;
   const int extra = std::min(threads, n) - 1;
   pool.reserve(extra);
-  for (int t = 0; t < extra; ++t) pool.emplace_back(work);
-  work();
+  for (int t = 0; t < extra; ++t) pool.emplace_back(work, t + 1);
+  work(0);
   for (std::thread& t : pool) t.join();
 }
 
@@ -650,6 +639,160 @@ class TextSink final : public ChangeSink {
   std::string* out_ = nullptr;
 };
 
+// Orders one member's records as they are applied (--order time): the
+// records rejected while reading first, in log order, then the others by
+// time, ties in log order (a stable sort).
+void SortForApply(EventRec* first, size_t n) {
+  auto before = [](const EventRec& a, const EventRec& b) {
+    const bool a_bad = (a.flags & kBad) != 0, b_bad = (b.flags & kBad) != 0;
+    if (a_bad != b_bad) return a_bad;  // rejected while reading: first
+    if (a_bad) return false;           // bad rows keep log order
+    return a.time < b.time;
+  };
+  EventRec* last = first + n;
+  if (n <= 32) {
+    for (EventRec* i = first + 1; i < last; ++i) {  // insertion sort: stable
+      if (!before(*i, *(i - 1))) continue;
+      const EventRec x = *i;
+      EventRec* j = i;
+      for (; j > first && before(x, *(j - 1)); --j) *j = *(j - 1);
+      *j = x;
+    }
+  } else {
+    std::stable_sort(first, last, before);
+  }
+}
+
+// Groups the records of one bucket per member, on one thread, reusing its
+// memory from bucket to bucket:
+//  1. intern the member ids, in the order the records come (log order), in
+//     a table of the bucket's own (it fits in the caches);
+//  2. sort the bucket's members by id;
+//  3. place each record in its member's range, members side by side in id
+//     order, and order each member's records as they are applied.
+class BucketGrouper {
+ public:
+  // Starts a bucket of about `rows` records.
+  void Begin(size_t rows) {
+    size_t cap = 16;
+    while (cap < rows / 2) cap <<= 1;
+    if (slots_.size() != cap) {
+      slots_.assign(cap, Slot());
+    } else {
+      std::fill(slots_.begin(), slots_.end(), Slot());
+    }
+    mask_ = cap - 1;
+    members_.clear();
+    member_of_.clear();
+    member_of_.reserve(rows);
+    recs_.clear();
+  }
+
+  void Add(const EventRec& rec) {
+    std::string_view id;
+    GetString(rec.blob, &id);
+    member_of_.push_back(Intern(StableHash(id), id));
+    recs_.push_back(&rec);
+  }
+
+  // Steps 2 and 3; then spans() lists the members in id order.
+  void Group(Order order) {
+    const size_t n = members_.size();
+    order_.resize(n);
+    for (uint32_t m = 0; m < n; ++m) order_[m] = m;
+    std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
+      const Member& x = members_[a];
+      const Member& y = members_[b];
+      if (x.prefix != y.prefix) return x.prefix < y.prefix;
+      return x.id < y.id;
+    });
+    placed_.resize(recs_.size());
+    spans_.resize(n);
+    uint32_t at = 0;
+    for (uint32_t r = 0; r < n; ++r) {
+      Member& m = members_[order_[r]];
+      spans_[r] = MemberSpan{absl::string_view(m.id.data(), m.id.size()),
+                             placed_.data() + at, m.count};
+      m.fill = at;
+      at += m.count;
+    }
+    for (size_t i = 0; i < recs_.size(); ++i) {
+      placed_[members_[member_of_[i]].fill++] = *recs_[i];
+    }
+    if (order == Order::kTime) {
+      for (const MemberSpan& s : spans_) SortForApply(s.recs, s.count);
+    }
+  }
+
+  const std::vector<MemberSpan>& spans() const { return spans_; }
+  size_t bytes() const {
+    return slots_.capacity() * sizeof(Slot) + members_.capacity() * sizeof(Member) +
+           member_of_.capacity() * 4 + recs_.capacity() * sizeof(void*) +
+           placed_.capacity() * sizeof(EventRec) + spans_.capacity() * sizeof(MemberSpan) +
+           order_.capacity() * 4;
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t index1 = 0;  // member index + 1; 0: a free slot
+  };
+  struct Member {
+    std::string_view id;
+    uint64_t prefix;  // the first 8 bytes of id, big-endian (Prefix8)
+    uint64_t hash;
+    uint32_t index1;
+    uint32_t count;
+    uint32_t fill;
+  };
+
+  uint32_t Intern(uint64_t hash, std::string_view id) {
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.index1 == 0) {
+        if ((members_.size() + 1) * 2 > slots_.size()) {
+          Grow();
+          return Intern(hash, id);
+        }
+        const uint32_t m = static_cast<uint32_t>(members_.size());
+        s = Slot{hash, m + 1};
+        members_.push_back(Member{id, Prefix8(id), hash, m + 1, 1, 0});
+        return m;
+      }
+      if (s.hash == hash) {
+        Member& m = members_[s.index1 - 1];
+        if (m.id == id) {
+          ++m.count;
+          return s.index1 - 1;
+        }
+      }
+    }
+  }
+  void Grow() {
+    slots_.assign(slots_.size() * 2, Slot());
+    mask_ = slots_.size() - 1;
+    for (const Member& m : members_) {
+      size_t i = m.hash & mask_;
+      while (slots_[i].index1 != 0) i = (i + 1) & mask_;
+      slots_[i] = Slot{m.hash, m.index1};
+    }
+  }
+  // The first 8 bytes of `s`, big-endian, zero-padded: comparing these
+  // compares the strings' first bytes as memcmp would.
+  static uint64_t Prefix8(std::string_view s) {
+    return __builtin_bswap64(LoadUpTo8(s.data(), std::min<size_t>(8, s.size())));
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  std::vector<Member> members_;      // in the order first seen
+  std::vector<uint32_t> member_of_;  // per record
+  std::vector<const EventRec*> recs_;
+  std::vector<uint32_t> order_;      // members by id
+  std::vector<EventRec> placed_;
+  std::vector<MemberSpan> spans_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -659,12 +802,14 @@ class BatchJob::Impl {
   Impl(std::shared_ptr<const Model> model, BatchOptions options)
       : model_(std::move(model)), options_(options) {
     options_.threads = std::clamp(options_.threads, 1, kMaxThreads);
-    partitions_ = options_.threads;
     if (options_.part_bytes < 64) options_.part_bytes = 64;
+    // A bucket of about 32k rows: its records, its members and their table
+    // fit in the caches while it is grouped and scored.
+    if (options_.bucket_rows < 1) options_.bucket_rows = 1;
     reads_group_or_channel_ = model_->compiled().reads_event_group_or_channel;
   }
-  // The pool is unmapped right after the parts and partitions give their
-  // blocks back: giving them to the system one by one first is wasted work.
+  // The pool is unmapped right after the stores give their blocks back:
+  // giving them to the system one by one first is wasted work.
   ~Impl() { pool_.KeepFreeBlocks(); }
 
   struct FileInfo {
@@ -672,9 +817,11 @@ class BatchJob::Impl {
     io::LogFormat format;
   };
 
+  // `disk_bytes`: the input's size as stored (before inflating).
   absl::Status ReadInput(io::InputBytes* in, const std::string& name,
-                         io::LogFormat format, std::ostream* diag,
-                         BatchSummary* summary, bool* strict_failure);
+                         io::LogFormat format, int64_t disk_bytes,
+                         std::ostream* diag, BatchSummary* summary,
+                         bool* strict_failure);
   absl::Status ReadStream(io::EventSource* source, std::ostream* diag,
                           BatchSummary* summary, bool* strict_failure);
   absl::Status Score(std::ostream* members_out, std::ostream* changes_out,
@@ -697,13 +844,30 @@ class BatchJob::Impl {
     std::unique_ptr<Part> part;
   };
 
+  // The buckets, from a sample of the first input (`starts`: where its
+  // parts begin); `scale`: about how many times that input the whole log is.
+  void ChooseBuckets(std::string_view data, io::LogFormat format,
+                     const io::CsvFile& csv, const io::JsonlFile& jsonl,
+                     const std::vector<size_t>& starts, size_t data_end,
+                     double scale);
+  void SetBuckets(BucketMap map);
   void ParseTask(io::InputBytes* in, io::LogFormat format, const io::CsvFile& csv,
-                 const io::JsonlFile& jsonl, Task* task, size_t begin);
+                 const io::JsonlFile& jsonl, Task* task, size_t begin, int worker);
   std::string BadMessage(const Part& part, const BadRecord& bad) const;
   void Emit(std::ostream* diag, const std::string& text);
-  void Group(int p, Partition* out);
-  // Groups the partitions and merges their members in member_id order.
-  std::vector<MemberRef> Prepare(BatchSummary* summary, PhaseTimer* timer);
+  // The as-of time, event types to dispatch, and the buckets split again
+  // when one is too large.
+  void Prepare(BatchSummary* summary, PhaseTimer* timer);
+  // Spreads every record over new buckets, when the sample the buckets came
+  // from was poor (or there was none: a stream) and one is too large.
+  void Rebucket();
+  size_t BucketRows(size_t b) const;
+  // Groups bucket `b` (BucketGrouper) and calls fn(span) for each of its
+  // members, in id order.
+  template <typename Fn>
+  void ForEachMember(size_t b, BucketGrouper* grouper, Fn fn);
+  // Gives the records (and strings) of bucket `b` back to the pool.
+  void ReleaseBucket(size_t b);
   void SumStats(const std::vector<StoreStats>& stats, BatchSummary* summary);
   // Scores one member; changes go to `sink`. The member read at the as-of
   // time goes to `members_text` or, when `visitor` is set, to the visitor.
@@ -717,40 +881,96 @@ class BatchJob::Impl {
     std::unique_ptr<internal::MemberState> state;
     MemberView view;
     std::vector<KeyValue> pairs;
+    BucketGrouper grouper;
   };
   void ScoreMember(const MemberSpan& m, Scorer* scorer, ChangeSink* sink,
                    ScoreVisitor* visitor, std::string* members_text,
                    StoreStats* stats);
 
   BuildContext build_context() {
-    return BuildContext{&pool_, &types_, partitions_, options_.progress,
+    return BuildContext{&types_, &buckets_, options_.progress,
                         &model_->compiled().event_attrs};
   }
 
   std::shared_ptr<const Model> model_;
   BatchOptions options_;
-  int partitions_ = 1;
-  BlockPool pool_;  // first: the parts and partitions give their blocks back to it
+  BlockPool pool_;  // first: the stores give their blocks back to it
   TypeTable types_;
   std::vector<FileInfo> files_;
+  bool buckets_set_ = false;
+  BucketMap buckets_;
+  std::vector<ThreadStore> stores_;  // per reading thread
+  // Strings of records spread again by Rebucket: several new buckets share
+  // them, so they are kept to the end.
+  std::vector<ThreadStore> kept_strings_;
   std::vector<std::unique_ptr<Part>> parts_;
-  std::vector<Partition> grouped_;
   std::vector<const internal::Dispatch*> dispatch_;
   std::vector<internal::Dispatch> built_dispatch_;
+  std::vector<std::string_view> type_names_;  // by TypeTable id
   bool has_max_time_ = false;
   int64_t max_time_ = 0;
   bool reads_group_or_channel_ = false;
   bool has_as_of_ = false;
   int64_t as_of_ = 0;
-  int64_t members_ = 0;
+  std::atomic<int64_t> members_{0};
+  MemoryUse held_;  // what the stores held before scoring
+  std::atomic<int64_t> group_bytes_{0};
 };
+
+void BatchJob::Impl::SetBuckets(BucketMap map) {
+  buckets_ = std::move(map);
+  buckets_set_ = true;
+  stores_.resize(options_.threads);
+  for (ThreadStore& s : stores_) s.Reset(buckets_.size(), &pool_);
+}
+
+void BatchJob::Impl::ChooseBuckets(std::string_view data, io::LogFormat format,
+                                   const io::CsvFile& csv, const io::JsonlFile& jsonl,
+                                   const std::vector<size_t>& starts, size_t data_end,
+                                   double scale) {
+  // About 8 KB at the start of up to 256 parts, spread over the input.
+  constexpr size_t kSampleBytes = 8 << 10;
+  constexpr size_t kSampleParts = 256;
+  std::vector<std::string> ids;
+  size_t sampled = 0;
+  const size_t n = starts.size();
+  const size_t step = std::max<size_t>(1, n / kSampleParts);
+  for (size_t k = 0; k < n; k += step) {
+    const size_t begin = starts[k];
+    const size_t part_end = k + 1 < n ? starts[k + 1] : data_end;
+    const size_t limit = std::min(part_end, begin + kSampleBytes);
+    if (limit <= begin) continue;
+    SampleSink sink(&ids);
+    int64_t newlines = 0;
+    size_t end = limit;
+    switch (format) {
+      case io::LogFormat::kCsv:
+        end = csv.ParseRange(begin, limit, &sink, &newlines);
+        break;
+      case io::LogFormat::kJsonl:
+        end = jsonl.ParseRange(begin, limit, &sink, &newlines);
+        break;
+      case io::LogFormat::kPb:
+        io::ParsePbRange(data, begin, limit, &sink);
+        break;
+    }
+    sampled += std::max(end, limit) - begin;
+  }
+  const size_t bytes = data_end - (starts.empty() ? data_end : starts[0]);
+  double rows = sampled == 0 ? 0 : static_cast<double>(ids.size()) / sampled * bytes;
+  rows *= std::max(1.0, scale);
+  const size_t buckets = static_cast<size_t>(
+      std::clamp(rows / options_.bucket_rows, 1.0, 4096.0));
+  SetBuckets(BucketMap::FromSample(std::move(ids), buckets));
+}
 
 void BatchJob::Impl::ParseTask(io::InputBytes* in, io::LogFormat format,
                                const io::CsvFile& csv, const io::JsonlFile& jsonl,
-                               Task* task, size_t begin) {
+                               Task* task, size_t begin, int worker) {
   const std::string_view data = in->data();
-  task->part->Reset(partitions_, &pool_);
-  PartBuilder builder(task->part.get(), build_context());
+  task->part->Reset();
+  PartBuilder builder(task->part.get(), static_cast<uint32_t>(worker), &stores_[worker],
+                      build_context());
   task->newlines = 0;
   if (begin >= task->limit) {
     task->end = begin;
@@ -793,8 +1013,8 @@ void BatchJob::Impl::Emit(std::ostream* diag, const std::string& text) {
 }
 
 absl::Status BatchJob::Impl::ReadInput(io::InputBytes* in, const std::string& name,
-                                       io::LogFormat format, std::ostream* diag,
-                                       BatchSummary* summary,
+                                       io::LogFormat format, int64_t disk_bytes,
+                                       std::ostream* diag, BatchSummary* summary,
                                        bool* strict_failure) {
   PhaseTimer timer;
   const int file = static_cast<int>(files_.size());
@@ -828,6 +1048,13 @@ absl::Status BatchJob::Impl::ReadInput(io::InputBytes* in, const std::string& na
     starts = io::LineStarts(data, begin, part_bytes);
   }
   const size_t data_end = format == io::LogFormat::kPb ? pb.valid_end : data.size();
+  if (!buckets_set_) {
+    const double scale =
+        options_.log_bytes > 0 && disk_bytes > 0
+            ? static_cast<double>(options_.log_bytes) / static_cast<double>(disk_bytes)
+            : 1.0;
+    ChooseBuckets(data, format, csv, jsonl, starts, data_end, scale);
+  }
   std::vector<Task> tasks(starts.size());
   for (size_t k = 0; k < tasks.size(); ++k) {
     tasks[k].begin = starts[k];
@@ -837,19 +1064,21 @@ absl::Status BatchJob::Impl::ReadInput(io::InputBytes* in, const std::string& na
 
   // Parse the parts on every thread. The frontier checks each part in
   // order: a CSV part that did not start where the one before it ended is
-  // read again from there; then the bytes before are given back.
+  // read again from there (by the thread that found it, into its store:
+  // the records of the first reading are left unused); then the bytes
+  // before are given back.
   std::mutex mu;
   int reparsed = 0;
   size_t frontier = 0;
   size_t verified_end = tasks.empty() ? 0 : tasks[0].begin;
   size_t released = 0;
-  auto finish = [&](size_t k) {
+  auto finish = [&](size_t k, int worker) {
     std::lock_guard<std::mutex> lock(mu);
     tasks[k].done = true;
     while (frontier < tasks.size() && tasks[frontier].done) {
       Task& t = tasks[frontier];
       if (t.begin != verified_end) {
-        ParseTask(in, format, csv, jsonl, &t, verified_end);
+        ParseTask(in, format, csv, jsonl, &t, verified_end, worker);
         t.begin = verified_end;
         ++reparsed;
       }
@@ -863,13 +1092,14 @@ absl::Status BatchJob::Impl::ReadInput(io::InputBytes* in, const std::string& na
     }
   };
   timer.Mark("split");
-  ParallelFor(options_.threads, static_cast<int>(tasks.size()), [&](int k) {
-    ParseTask(in, format, csv, jsonl, &tasks[k], tasks[k].begin);
-    finish(static_cast<size_t>(k));
+  ParallelFor(options_.threads, static_cast<int>(tasks.size()), [&](int k, int worker) {
+    ParseTask(in, format, csv, jsonl, &tasks[k], tasks[k].begin, worker);
+    finish(static_cast<size_t>(k), worker);
   });
   timer.Mark("parse");
   if (std::getenv("LEADSCORE_TIMING") != nullptr) {
-    std::fprintf(stderr, "timing: %zu parts, %d read again\n", tasks.size(), reparsed);
+    std::fprintf(stderr, "timing: %zu parts, %d read again, %zu buckets\n", tasks.size(),
+                 reparsed, buckets_.size());
   }
 
   // Line numbers of the parts, and the records of a broken protobuf tail.
@@ -886,11 +1116,10 @@ absl::Status BatchJob::Impl::ReadInput(io::InputBytes* in, const std::string& na
   }
   if (format == io::LogFormat::kPb && pb.broken) {
     auto tail = std::make_unique<Part>();
-    tail->Reset(partitions_, &pool_);
     tail->file = file;
     tail->line_base = pb.num_records;
     {
-      PartBuilder builder(tail.get(), build_context());
+      PartBuilder builder(tail.get(), 0, &stores_[0], build_context());
       io::RawEvent ev;
       ev.offset = static_cast<int64_t>(pb.valid_end);
       ev.error = pb.broken_error;
@@ -950,17 +1179,19 @@ absl::Status BatchJob::Impl::ReadInput(io::InputBytes* in, const std::string& na
 absl::Status BatchJob::Impl::ReadStream(io::EventSource* source,
                                         std::ostream* diag, BatchSummary* summary,
                                         bool* strict_failure) {
+  // No sample to split by: one bucket, spread out before scoring when it
+  // is large (Rebucket).
+  if (!buckets_set_) SetBuckets(BucketMap());
   const int file = static_cast<int>(files_.size());
   files_.push_back(FileInfo{source->name(), io::LogFormat::kCsv});
   std::string text;
   for (const std::string& w : source->warnings()) absl::StrAppend(&text, w, "\n");
   Emit(diag, text);
   auto part = std::make_unique<Part>();
-  part->Reset(partitions_, &pool_);
   part->file = file;
   part->line_base = 0;
   {
-    PartBuilder builder(part.get(), build_context());
+    PartBuilder builder(part.get(), 0, &stores_[0], build_context());
     io::EventRecord record;
     io::RawEvent ev;
     while (source->Next(&record)) {
@@ -989,237 +1220,101 @@ absl::Status BatchJob::Impl::ReadStream(io::EventSource* source,
   return absl::OkStatus();
 }
 
-// The first 8 bytes of `s`, big-endian, zero-padded: comparing these
-// compares the strings' first bytes as memcmp would.
-inline uint64_t Prefix8(std::string_view s) {
-  return __builtin_bswap64(LoadUpTo8(s.data(), std::min<size_t>(8, s.size())));
+size_t BatchJob::Impl::BucketRows(size_t b) const {
+  size_t n = 0;
+  for (const auto& part : parts_) n += part->ranges[b].end - part->ranges[b].begin;
+  return n;
 }
 
-// Member ids -> dense indices, for one partition: open addressing on the
-// 64-bit hash the records carry, with the first 16 bytes of each id kept
-// in the slot, so that a lookup reads one slot and, for ids of at most 16
-// bytes, nothing else.
-class MemberTable {
- public:
-  explicit MemberTable(size_t expected) {
-    size_t cap = 16;
-    while (cap < expected * 2) cap <<= 1;
-    slots_ = HugeArray<Slot>(cap);
-    mask_ = cap - 1;
+void BatchJob::Impl::Rebucket() {
+  const size_t old_buckets = buckets_.size();
+  size_t total = 0, largest = 0;
+  for (size_t b = 0; b < old_buckets; ++b) {
+    const size_t n = BucketRows(b);
+    total += n;
+    largest = std::max(largest, n);
   }
-  void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
-  // The index of `id`, or a new one (== ids().size() before the call).
-  uint32_t Intern(uint64_t hash, std::string_view id) {
-    const uint64_t w0 = LoadUpTo8(id.data(), std::min<size_t>(8, id.size()));
-    const uint64_t w1 =
-        id.size() > 8 ? LoadUpTo8(id.data() + 8, std::min<size_t>(8, id.size() - 8)) : 0;
-    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      Slot& s = slots_[i];
-      if (s.len1 == kEmpty) {
-        if ((ids_.size() + 1) * 2 > slots_.size()) {
-          Grow();
-          return Intern(hash, id);
-        }
-        s = Slot{hash, w0, w1, static_cast<uint32_t>(id.size() + 1),
-                 static_cast<uint32_t>(ids_.size())};
-        ids_.push_back(id);
-        return s.index;
-      }
-      if (s.hash == hash && s.len1 == id.size() + 1 && s.w0 == w0 && s.w1 == w1 &&
-          (id.size() <= 16 || ids_[s.index] == id)) {
-        return s.index;
-      }
-    }
-  }
-  const std::vector<std::string_view>& ids() const { return ids_; }
-
- private:
-  static constexpr uint32_t kEmpty = 0;
-  struct Slot {
-    uint64_t hash;
-    uint64_t w0, w1;  // the id's first 16 bytes
-    uint32_t len1;    // the id's length + 1; kEmpty: a free slot
-    uint32_t index;
-  };
-  void Grow() {
-    HugeArray<Slot> old = std::move(slots_);
-    slots_ = HugeArray<Slot>(old.size() * 2);
-    mask_ = slots_.size() - 1;
-    for (size_t k = 0; k < old.size(); ++k) {
-      const Slot& s = old[k];
-      if (s.len1 == kEmpty) continue;
-      size_t i = s.hash & mask_;
-      while (slots_[i].len1 != kEmpty) i = (i + 1) & mask_;
-      slots_[i] = s;
-    }
-  }
-  HugeArray<Slot> slots_;  // zeroed: every slot free
-  size_t mask_ = 0;
-  std::vector<std::string_view> ids_;
-};
-
-// Groups the records of partition `p` per member, members in member_id
-// order, each member's records in the order they are applied:
-//  1. intern the member ids (in log order), and sort the members by id;
-//  2. move every record to a bucket of members that are neighbours in id
-//     order (buckets of ~8 MB), giving each part's record blocks back once
-//     it is read;
-//  3. place each bucket's records in the member's range of the final
-//     array, then order each member's records.
-// The records (40 bytes) move twice, in sequence or within a bucket; their
-// strings stay in the parts' arenas, where the readers wrote them, and the
-// scoring reads them only when a record needs them (ScoreMember).
-void BatchJob::Impl::Group(int p, Partition* out) {
-  PhaseTimer timer;
-  size_t total = 0;
-  for (const auto& part : parts_) total += part->recs[p].size();
-  MemberTable table(std::max<size_t>(64, total / 8));
-  std::vector<uint32_t> member_of;  // per record, in log order
-  member_of.reserve(total);
-  std::vector<uint32_t> counts;
-  // The ids are hashed 16 records ahead, so that the table's slot can be
-  // asked for before it is needed.
-  constexpr size_t kAhead = 16;
-  std::string_view ring_id[kAhead];
-  uint64_t ring_hash[kAhead];
+  if (largest <= 8 * options_.bucket_rows) return;
+  // A sample of the ids: about 64k records, every k-th of each part.
+  const size_t every = std::max<size_t>(1, total / (64 << 10));
+  std::vector<std::string> ids;
   for (const auto& part : parts_) {
-    size_t i = 0;
-    auto intern = [&](size_t slot) {
-      const uint32_t m = table.Intern(ring_hash[slot], ring_id[slot]);
-      if (m == counts.size()) counts.push_back(0);
-      member_of.push_back(m);
-      ++counts[m];
-    };
-    part->recs[p].ForEach([&](const EventRec& rec) {
-      const size_t slot = i % kAhead;
-      if (i >= kAhead) intern(slot);
-      GetString(rec.blob, &ring_id[slot]);
-      ring_hash[slot] = StableHash(ring_id[slot]);
-      table.Prefetch(ring_hash[slot]);
-      ++i;
-    });
-    for (size_t k = i < kAhead ? 0 : i - kAhead; k < i; ++k) intern(k % kAhead);
+    for (size_t b = 0; b < old_buckets; ++b) {
+      const RecRange& r = part->ranges[b];
+      for (size_t i = r.begin; i < r.end; i += every) {
+        std::string_view id;
+        GetString(stores_[r.thread].recs[b].at(i).blob, &id);
+        ids.emplace_back(id);
+      }
+    }
   }
-  const std::vector<std::string_view>& ids = table.ids();
-  const size_t num_members = ids.size();
-  // Members by id: by the first 8 bytes, then (rarely) the rest.
-  struct ByPrefix {
-    uint64_t prefix;
-    uint32_t m;
-  };
-  std::vector<ByPrefix> by_id(num_members);
-  for (uint32_t m = 0; m < num_members; ++m) by_id[m] = {Prefix8(ids[m]), m};
-  std::sort(by_id.begin(), by_id.end(), [&](const ByPrefix& a, const ByPrefix& b) {
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    return ids[a.m] < ids[b.m];
+  BucketMap map = BucketMap::FromSample(
+      std::move(ids), std::clamp<size_t>(total / options_.bucket_rows, 1, 4096));
+  if (map.size() <= old_buckets) return;  // no better split (one member, one id key)
+  // Every part's records to the new buckets, part by part on every thread
+  // (a member's records stay in log order: they are all in one old bucket).
+  std::vector<ThreadStore> old = std::move(stores_);
+  std::vector<ThreadStore> fresh(options_.threads);
+  for (ThreadStore& s : fresh) s.Reset(map.size(), &pool_);
+  ParallelFor(options_.threads, static_cast<int>(parts_.size()), [&](int k, int worker) {
+    Part& part = *parts_[k];
+    ThreadStore& to = fresh[worker];
+    std::vector<RecRange> ranges(map.size());
+    for (size_t b = 0; b < map.size(); ++b) {
+      const size_t at = to.recs[b].size();
+      ranges[b] = RecRange{static_cast<uint32_t>(worker), at, at};
+    }
+    for (size_t b = 0; b < old_buckets; ++b) {
+      const RecRange& r = part.ranges[b];
+      old[r.thread].recs[b].ForRange(r.begin, r.end, [&](const EventRec& rec) {
+        std::string_view id;
+        GetString(rec.blob, &id);
+        to.recs[map.Of(id)].push_back(rec);
+      });
+    }
+    for (size_t b = 0; b < map.size(); ++b) ranges[b].end = to.recs[b].size();
+    part.ranges = std::move(ranges);
   });
-  std::vector<uint32_t> rank(num_members);
-  for (uint32_t r = 0; r < num_members; ++r) rank[by_id[r].m] = r;
-  // The members, their ids copied side by side in id order (the merge of
-  // the partitions and the scoring read them in that order; where the
-  // readers wrote them they are scattered over the whole log). Their
-  // records get a place when their bucket is placed (step 3).
-  {
-    size_t id_bytes = 0;
-    for (uint32_t m = 0; m < num_members; ++m) id_bytes += ids[m].size();
-    out->id_bytes.reset(new char[std::max<size_t>(id_bytes, 1)]);
-    out->id_size = id_bytes;
-    out->members.resize(num_members);
-    char* at = out->id_bytes.get();
-    for (uint32_t r = 0; r < num_members; ++r) {
-      const std::string_view id = ids[by_id[r].m];
-      if (!id.empty()) std::memcpy(at, id.data(), id.size());
-      out->members[r] =
-          MemberSpan{absl::string_view(at, id.size()), nullptr, counts[by_id[r].m]};
-      at += id.size();
-    }
+  for (ThreadStore& s : old) {
+    s.recs.clear();  // gives the blocks back
+    kept_strings_.push_back(std::move(s));
   }
-  constexpr uint64_t kBucketBytes = 8 << 20;
-  std::vector<uint32_t> bucket_of(num_members);  // by rank
-  std::vector<uint32_t> bucket_first;            // first rank of each bucket
-  {
-    uint64_t in_bucket = 0;
-    for (uint32_t r = 0; r < num_members; ++r) {
-      const uint64_t b = counts[by_id[r].m] * sizeof(EventRec);
-      if (bucket_first.empty() || in_bucket + b > kBucketBytes) {
-        bucket_first.push_back(r);
-        in_bucket = 0;
-      }
-      in_bucket += b;
-      bucket_of[r] = static_cast<uint32_t>(bucket_first.size() - 1);
-    }
+  buckets_ = std::move(map);
+  stores_ = std::move(fresh);
+  for (ThreadStore& s : stores_) {
+    s.strings.clear();
+    s.strings.resize(buckets_.size());  // empty: the strings are in kept_strings_
   }
-  by_id = {};
-  counts = {};
-  timer.Mark("g.intern");
+}
 
-  // 2. Into buckets, in log order.
-  struct Placed {
-    EventRec rec;
-    uint32_t rank;
-  };
-  const size_t num_buckets = bucket_first.size();
-  std::vector<BlockList<Placed>> buckets;
-  buckets.reserve(num_buckets);
-  for (size_t b = 0; b < num_buckets; ++b) buckets.emplace_back(&pool_);
-  size_t k = 0;
+template <typename Fn>
+void BatchJob::Impl::ForEachMember(size_t b, BucketGrouper* grouper, Fn fn) {
+  grouper->Begin(BucketRows(b));
   for (const auto& part : parts_) {
-    part->recs[p].ForEach([&](const EventRec& rec) {
-      const uint32_t r = rank[member_of[k++]];
-      buckets[bucket_of[r]].push_back(Placed{rec, r});
-    });
-    part->recs[p].Release();
+    const RecRange& r = part->ranges[b];
+    stores_[r.thread].recs[b].ForRange(
+        r.begin, r.end, [&](const EventRec& rec) { grouper->Add(rec); });
   }
-  member_of = {};
-  rank = {};
-  bucket_of = {};
-  timer.Mark("g.buckets");
+  grouper->Group(options_.order);
+  const std::vector<MemberSpan>& spans = grouper->spans();
+  for (size_t i = 0; i < spans.size(); ++i) {
+    // The strings a record will need are fetched a few records ahead in
+    // ScoreMember; here the next member's first records.
+    if (i + 1 < spans.size()) __builtin_prefetch(spans[i + 1].recs);
+    fn(spans[i]);
+  }
+  members_.fetch_add(static_cast<int64_t>(spans.size()), std::memory_order_relaxed);
+  const int64_t bytes = static_cast<int64_t>(grouper->bytes());
+  int64_t seen = group_bytes_.load();
+  while (bytes > seen && !group_bytes_.compare_exchange_weak(seen, bytes)) {
+  }
+}
 
-  // 3. Each bucket's records to their members' places. A bucket's members
-  // get their places in pool blocks just before it is placed, so that the
-  // blocks the previous bucket gave back are used again: the records take
-  // fresh memory for about one bucket, not for a second copy of the log.
-  out->recs = Arena(&pool_);
-  out->num_recs = total;
-  {
-    std::vector<EventRec*> fill(num_members);
-    for (size_t b = 0; b < num_buckets; ++b) {
-      const uint32_t last = b + 1 < num_buckets ? bucket_first[b + 1]
-                                                : static_cast<uint32_t>(num_members);
-      for (uint32_t r = bucket_first[b]; r < last; ++r) {
-        MemberSpan& m = out->members[r];
-        m.recs = reinterpret_cast<EventRec*>(out->recs.Alloc(m.count * sizeof(EventRec)));
-        fill[r] = m.recs;
-      }
-      buckets[b].ForEach([&](const Placed& x) { *fill[x.rank]++ = x.rec; });
-      buckets[b].Release();
-    }
+void BatchJob::Impl::ReleaseBucket(size_t b) {
+  for (ThreadStore& s : stores_) {
+    s.recs[b].Release();
+    s.strings[b].Release();
   }
-  // Each member's records in the order they are applied.
-  if (options_.order == Order::kTime) {
-    auto before = [](const EventRec& a, const EventRec& b) {
-      const bool a_bad = (a.flags & kBad) != 0, b_bad = (b.flags & kBad) != 0;
-      if (a_bad != b_bad) return a_bad;  // rejected while reading: first
-      if (a_bad) return false;           // bad rows keep log order
-      return a.time < b.time;
-    };
-    for (const MemberSpan& m : out->members) {
-      EventRec* first = m.recs;
-      EventRec* last = m.recs + m.count;
-      if (last - first <= 32) {
-        for (EventRec* i = first + 1; i < last; ++i) {  // insertion sort: stable
-          if (!before(*i, *(i - 1))) continue;
-          const EventRec x = *i;
-          EventRec* j = i;
-          for (; j > first && before(x, *(j - 1)); --j) *j = *(j - 1);
-          *j = x;
-        }
-      } else {
-        std::stable_sort(first, last, before);
-      }
-    }
-  }
-  timer.Mark("g.place");
 }
 
 void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
@@ -1256,6 +1351,11 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
     GetString(GetString(rec.blob, &id), &id);
     return id;
   };
+  // The event handed to the engine: one for the member, its fields set
+  // per record (the strings only when they are read, and cleared after).
+  Event e;
+  e.member_id = member_id;
+  bool e_has_strings = false;
   for (uint32_t k = 0; k < m.count; ++k) {
     const EventRec& rec = m.recs[k];
     // A record's strings are read a few records ahead when they will be:
@@ -1278,13 +1378,12 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
       reject(rec, event_id_of(rec), RejectReason::kAfterAsOf);
       continue;
     }
-    Event e;
-    e.member_id = member_id;
     e.has_time = (rec.flags & kHasTime) != 0;
     e.time = rec.time;
     e.value = rec.value;
-    e.type = types_.name(rec.type);
+    e.type = type_names_[rec.type];
     if (all_strings || (rec.flags & kPairs)) {
+      e_has_strings = true;
       std::string_view ignored;
       const uint8_t* p = GetString(rec.blob, &ignored);
       p = GetString(p, &e.event_id);
@@ -1297,6 +1396,10 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
       GetPairs(p, &pairs, &n_profile);
       e.attrs = absl::MakeConstSpan(pairs.data(), n_attrs);
       e.profile = absl::MakeConstSpan(pairs.data() + n_attrs, n_profile);
+    } else if (e_has_strings) {
+      e.event_id = e.account_id = e.group_id = e.channel = {};
+      e.attrs = e.profile = {};
+      e_has_strings = false;
     }
     if (internal::InvalidReason(e) != nullptr) {
       reject(rec, event_id_of(rec), RejectReason::kInvalid);
@@ -1344,18 +1447,20 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
   }
 }
 
-std::vector<MemberRef> BatchJob::Impl::Prepare(BatchSummary* summary,
-                                               PhaseTimer* timer) {
+
+void BatchJob::Impl::Prepare(BatchSummary* summary, PhaseTimer* timer) {
   has_as_of_ = options_.as_of.has_value() || has_max_time_;
   as_of_ = options_.as_of.has_value() ? *options_.as_of : max_time_;
   summary->has_as_of = has_as_of_;
   summary->as_of = as_of_;
+  if (!buckets_set_) SetBuckets(BucketMap());  // nothing was read
 
   // Event types -> dispatch, once.
   const internal::CompiledModel& cm = model_->compiled();
   built_dispatch_.reserve(types_.size());
   for (uint32_t t = 0; t < types_.size(); ++t) {
     const std::string& name = types_.name(t);
+    type_names_.push_back(name);
     auto it = cm.dispatch_by_type.find(name);
     if (it != cm.dispatch_by_type.end()) {
       dispatch_.push_back(&it->second);
@@ -1364,44 +1469,21 @@ std::vector<MemberRef> BatchJob::Impl::Prepare(BatchSummary* summary,
       dispatch_.push_back(&built_dispatch_.back());
     }
   }
+  Rebucket();
+  timer->Mark("buckets");
 
-  // Group each partition.
-  grouped_.resize(partitions_);
-  ParallelFor(options_.threads, partitions_, [&](int p) { Group(p, &grouped_[p]); });
-  timer->Mark("group");
-
-  // Every member in member_id order.
-  std::vector<MemberRef> all;
-  {
-    size_t n = 0;
-    for (const Partition& g : grouped_) n += g.members.size();
-    all.reserve(n);
-    if (partitions_ == 1) {
-      for (uint32_t i = 0; i < grouped_[0].members.size(); ++i) all.push_back({0, i});
-    } else {
-      auto greater = [&](const MemberRef& a, const MemberRef& b) {
-        return grouped_[a.partition].members[a.index].id >
-               grouped_[b.partition].members[b.index].id;
-      };
-      std::priority_queue<MemberRef, std::vector<MemberRef>, decltype(greater)> heads(
-          greater);
-      for (uint32_t p = 0; p < grouped_.size(); ++p) {
-        if (!grouped_[p].members.empty()) heads.push({p, 0});
-      }
-      while (!heads.empty()) {
-        MemberRef r = heads.top();
-        heads.pop();
-        all.push_back(r);
-        if (r.index + 1 < grouped_[r.partition].members.size()) {
-          heads.push({r.partition, r.index + 1});
-        }
-      }
+  // What the stores hold now (the scoring gives it back bucket by bucket).
+  held_ = MemoryUse();
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    held_.events += static_cast<int64_t>(BucketRows(b));
+  }
+  held_.record_bytes = held_.events * static_cast<int64_t>(sizeof(EventRec));
+  for (const std::vector<ThreadStore>* stores : {&stores_, &kept_strings_}) {
+    for (const ThreadStore& s : *stores) {
+      for (const Arena& a : s.strings) held_.arena_bytes += a.used();
     }
   }
-  members_ = static_cast<int64_t>(all.size());
-  timer->Mark("merge");
-  if (options_.progress != nullptr) options_.progress->StartScoring(members_);
-  return all;
+  if (options_.progress != nullptr) options_.progress->StartScoring(held_.events);
 }
 
 void BatchJob::Impl::SumStats(const std::vector<StoreStats>& stats,
@@ -1422,26 +1504,22 @@ absl::Status BatchJob::Impl::Visit(const std::vector<ScoreVisitor*>& visitors,
     return absl::InvalidArgumentError("one visitor per thread is needed");
   }
   PhaseTimer timer;
-  const std::vector<MemberRef> all = Prepare(summary, &timer);
+  Prepare(summary, &timer);
   const internal::CompiledModel& cm = model_->compiled();
-  constexpr size_t kBlock = 1024;
-  const size_t num_blocks = (all.size() + kBlock - 1) / kBlock;
+  const size_t num_buckets = buckets_.size();
   std::vector<StoreStats> stats(visitors.size());
+  // Every thread takes the next bucket: each visitor sees its members in
+  // member_id order. (Buckets are kept: a visitor may hold on to ids.)
   std::atomic<size_t> next{0};
-  ParallelFor(options_.threads, options_.threads, [&](int t) {
+  ParallelFor(options_.threads, options_.threads, [&](int t, int) {
     Scorer scorer(cm, *model_);
-    for (;;) {
-      const size_t b = next.fetch_add(1);
-      if (b >= num_blocks) break;
-      const size_t end = std::min(all.size(), (b + 1) * kBlock);
-      for (size_t i = b * kBlock; i < end; ++i) {
-        const Partition& g = grouped_[all[i].partition];
-        ScoreMember(g.members[all[i].index], &scorer, visitors[t], visitors[t],
-                    nullptr, &stats[t]);
-      }
-      if (options_.progress != nullptr) {
-        options_.progress->AddMembers(static_cast<int64_t>(end - b * kBlock));
-      }
+    for (size_t b; (b = next.fetch_add(1)) < num_buckets;) {
+      int64_t rows = 0;
+      ForEachMember(b, &scorer.grouper, [&](const MemberSpan& m) {
+        ScoreMember(m, &scorer, visitors[t], visitors[t], nullptr, &stats[t]);
+        rows += m.count;
+      });
+      if (options_.progress != nullptr) options_.progress->AddScored(rows);
     }
   });
   timer.Mark("score");
@@ -1453,7 +1531,7 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
                                    std::ostream* changes_out,
                                    BatchSummary* summary) {
   PhaseTimer timer;
-  const std::vector<MemberRef> all = Prepare(summary, &timer);
+  Prepare(summary, &timer);
   const internal::CompiledModel& cm = model_->compiled();
 
   if (options_.members_format == MembersFormat::kCsv) {
@@ -1462,11 +1540,10 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
     members_out->write(header.data(), header.size());
   }
 
-  // Score blocks of members on every thread; write them in order.
-  constexpr size_t kBlock = 1024;
-  const size_t num_blocks = (all.size() + kBlock - 1) / kBlock;
-  const int threads = static_cast<int>(
-      std::min<size_t>(options_.threads, std::max<size_t>(num_blocks, 1)));
+  // Group and score the buckets on every thread; write them in order.
+  const size_t num_buckets = buckets_.size();
+  const int threads =
+      static_cast<int>(std::min<size_t>(options_.threads, std::max<size_t>(num_buckets, 1)));
   const size_t window = 4 * static_cast<size_t>(threads);
   struct Slot {
     std::string members;
@@ -1475,18 +1552,16 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
   };
   std::vector<Slot> slots(window);
   std::vector<StoreStats> stats(threads);
-  auto score_block = [&](size_t b, Scorer* scorer, TextSink* sink,
-                         Slot* slot, StoreStats* st) {
-    const size_t end = std::min(all.size(), (b + 1) * kBlock);
-    for (size_t i = b * kBlock; i < end; ++i) {
-      const Partition& g = grouped_[all[i].partition];
-      sink->set_out(&slot->changes);
-      ScoreMember(g.members[all[i].index], scorer, sink, nullptr,
-                  &slot->members, st);
-    }
-    if (options_.progress != nullptr) {
-      options_.progress->AddMembers(static_cast<int64_t>(end - b * kBlock));
-    }
+  auto score_bucket = [&](size_t b, Scorer* scorer, TextSink* sink, Slot* slot,
+                          StoreStats* st) {
+    sink->set_out(&slot->changes);
+    int64_t rows = 0;
+    ForEachMember(b, &scorer->grouper, [&](const MemberSpan& m) {
+      ScoreMember(m, scorer, sink, nullptr, &slot->members, st);
+      rows += m.count;
+    });
+    ReleaseBucket(b);
+    if (options_.progress != nullptr) options_.progress->AddScored(rows);
   };
   auto write_slot = [&](Slot* slot) {
     members_out->write(slot->members.data(), slot->members.size());
@@ -1498,8 +1573,8 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
   if (threads <= 1) {
     Scorer scorer(cm, *model_);
     TextSink sink(model_.get());
-    for (size_t b = 0; b < num_blocks; ++b) {
-      score_block(b, &scorer, &sink, &slots[0], &stats[0]);
+    for (size_t b = 0; b < num_buckets; ++b) {
+      score_bucket(b, &scorer, &sink, &slots[0], &stats[0]);
       write_slot(&slots[0]);
     }
   } else {
@@ -1514,13 +1589,13 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
         TextSink sink(model_.get());
         for (;;) {
           const size_t b = next.fetch_add(1);
-          if (b >= num_blocks) break;
+          if (b >= num_buckets) break;
           Slot* slot = &slots[b % window];
           {
             std::unique_lock<std::mutex> lock(mu);
             cv.wait(lock, [&] { return b < written + window; });
           }
-          score_block(b, &scorer, &sink, slot, &stats[t]);
+          score_bucket(b, &scorer, &sink, slot, &stats[t]);
           {
             std::lock_guard<std::mutex> lock(mu);
             slot->ready = true;
@@ -1529,7 +1604,7 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
         }
       });
     }
-    for (size_t b = 0; b < num_blocks; ++b) {
+    for (size_t b = 0; b < num_buckets; ++b) {
       Slot* slot = &slots[b % window];
       {
         std::unique_lock<std::mutex> lock(mu);
@@ -1557,19 +1632,16 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
 }
 
 MemoryUse BatchJob::Impl::memory_use() const {
-  MemoryUse m;
-  for (const auto& part : parts_) {
-    for (const auto& r : part->recs) m.events += static_cast<int64_t>(r.size());
-    for (const auto& a : part->arenas) m.arena_bytes += a.used();
+  MemoryUse m = held_;
+  if (m.events == 0) {  // not scored yet: what the stores hold
+    for (const ThreadStore& s : stores_) {
+      for (const auto& r : s.recs) m.events += static_cast<int64_t>(r.size());
+      for (const auto& a : s.strings) m.arena_bytes += a.used();
+    }
+    m.record_bytes = m.events * static_cast<int64_t>(sizeof(EventRec));
   }
-  m.record_bytes = m.events * static_cast<int64_t>(sizeof(EventRec));
-  m.members = members_;
-  for (const Partition& g : grouped_) {
-    m.events += static_cast<int64_t>(g.num_recs);
-    m.record_bytes += g.recs.used();
-    m.group_bytes += static_cast<int64_t>(g.members.capacity() * sizeof(MemberSpan) +
-                                          g.id_size);
-  }
+  m.members = members_.load();
+  m.group_bytes = group_bytes_.load();
   m.pool_bytes = pool_.mapped_bytes();
   return m;
 }
@@ -1585,15 +1657,18 @@ absl::Status BatchJob::ReadFile(const std::string& path, io::LogFormat format,
                                 std::ostream* diag) {
   auto in = io::InputBytes::Open(path, impl_->progress_bytes());
   if (!in.ok()) return in.status();
-  return impl_->ReadInput(in->get(), path, format, diag, &summary_,
+  struct stat st;
+  const int64_t disk_bytes = stat(path.c_str(), &st) == 0 ? st.st_size : 0;
+  return impl_->ReadInput(in->get(), path, format, disk_bytes, diag, &summary_,
                           &strict_failure_);
 }
 
 absl::Status BatchJob::ReadBytes(std::string bytes, std::string name,
                                  io::LogFormat format, std::ostream* diag) {
+  const int64_t disk_bytes = static_cast<int64_t>(bytes.size());
   auto in = io::InputBytes::FromString(std::move(bytes));
   if (!in.ok()) return in.status();
-  return impl_->ReadInput(in->get(), name, format, diag, &summary_,
+  return impl_->ReadInput(in->get(), name, format, disk_bytes, diag, &summary_,
                           &strict_failure_);
 }
 

@@ -3,22 +3,24 @@
 //   read      every input file (CSV, JSON Lines or length-delimited
 //             protobuf, gzip or not) in parts of a few MB, by several
 //             threads; each record becomes a compact 40-byte EventRec plus
-//             its strings in an arena, sent to a partition by a hash of its
-//             member_id. A CSV part starts after a line break, a guess
-//             checked against where the previous part really ended (and
-//             the part read again when the break was inside quotes). The
-//             bytes of the input are given back as the parts are done.
-//   group     each partition (one per thread) interns its member ids, groups
-//             its records per member (counting sort) and orders each
-//             member's records: bad rows first, then by (time, row number),
-//             or in log order with --order arrival; its members are sorted
-//             by member_id.
-//   score     members in member_id byte order (a merge of the partitions'
-//             lists) are scored in blocks by every thread, each with its own
+//             its strings, in the store of the thread that read it, in the
+//             bucket of its member_id. Buckets hold neighbouring ids (split
+//             points from a sample of the first file), about 32k rows each,
+//             so that a bucket is grouped and scored in the caches. A CSV
+//             part starts after a line break, a guess checked against where
+//             the previous part really ended (and the part read again when
+//             the break was inside quotes). The bytes of the input are given
+//             back as the parts are done.
+//   group and score
+//             bucket by bucket on every thread: intern the bucket's member
+//             ids, sort its members by member_id, place each member's
+//             records side by side and order them (bad rows first, then by
+//             (time, row number), or in log order with --order arrival);
+//             then score its members in order, each thread with its own
 //             engine (internal::Engine, event types resolved once to a
-//             Dispatch) and one member state at a time; blocks are written
+//             Dispatch) and one member state at a time. Buckets are written
 //             in order, so that the output is the same bytes whatever the
-//             number of threads, and only a few blocks are held at once.
+//             number of threads, and only a few are held at once.
 //
 // Row numbers (the tie-break of time order) run on across the files of a
 // log in the order they were read.
@@ -85,6 +87,13 @@ struct BatchOptions {
   Progress* progress = nullptr;  // not owned; may be null
   // Bytes of input one thread reads at a time (small values: tests).
   size_t part_bytes = 4 << 20;
+  // The size of the whole log as stored, when it is read from several
+  // files (0: unknown, as if the first file were all): buckets are sized
+  // from the first file and this.
+  int64_t log_bytes = 0;
+  // Rows a bucket is made for (small values: tests); a bucket of more than
+  // 8 times this many is split again before scoring.
+  size_t bucket_rows = 32 << 10;
 };
 
 constexpr int kMaxThreads = 256;

@@ -58,9 +58,9 @@ void Progress::Stop() {
   }
 }
 
-void Progress::StartScoring(int64_t members) {
-  members_total_ = members;
-  members_done_ = 0;
+void Progress::StartScoring(int64_t rows) {
+  scoring_total_ = rows;
+  scored_ = 0;
   scoring_start_ = std::chrono::steady_clock::now();
   scoring_ = true;
 }
@@ -96,16 +96,14 @@ std::string Progress::Line() const {
                             Clock(elapsed * (total - bytes) / bytes));
     }
   } else {
-    const int64_t done = members_done_.load(std::memory_order_relaxed);
-    const int64_t all = members_total_.load(std::memory_order_relaxed);
+    const int64_t done = scored_.load(std::memory_order_relaxed);
+    const int64_t all = scoring_total_.load(std::memory_order_relaxed);
     const double scoring =
         std::chrono::duration<double>(now - scoring_start_).count();
-    const double member_rate = scoring > 0 ? done / scoring : 0;
+    const double score_rate = scoring > 0 ? done / scoring : 0;
     line = absl::StrFormat(
-        "leadscore score: scoring %s/%s members (%s rows read), %s members/s, "
-        "%s elapsed",
-        Count(done), Count(all), Count(rows), Count(static_cast<int64_t>(member_rate)),
-        Clock(elapsed));
+        "leadscore score: scoring %s/%s rows, %s rows/s, %s elapsed", Count(done),
+        Count(all), Count(static_cast<int64_t>(score_rate)), Clock(elapsed));
     if (done > 0 && done < all) {
       absl::StrAppendFormat(&line, ", ETA %s", Clock(scoring * (all - done) / done));
     }

@@ -34,8 +34,9 @@ class Progress {
   void AddBytes(int64_t n) { bytes_.fetch_add(n, std::memory_order_relaxed); }
   std::atomic<int64_t>* bytes_counter() { return &bytes_; }
   void AddRows(int64_t n) { rows_.fetch_add(n, std::memory_order_relaxed); }
-  void StartScoring(int64_t members);
-  void AddMembers(int64_t n) { members_done_.fetch_add(n, std::memory_order_relaxed); }
+  // Scoring `rows` rows begins; AddScored counts those done.
+  void StartScoring(int64_t rows);
+  void AddScored(int64_t rows) { scored_.fetch_add(rows, std::memory_order_relaxed); }
 
   // Other output to the same stream: erase the progress line first and keep
   // it off while the lock is held.
@@ -57,8 +58,8 @@ class Progress {
   std::atomic<int64_t> bytes_{0};
   std::atomic<int64_t> rows_{0};
   std::atomic<bool> scoring_{false};
-  std::atomic<int64_t> members_total_{0};
-  std::atomic<int64_t> members_done_{0};
+  std::atomic<int64_t> scoring_total_{0};
+  std::atomic<int64_t> scored_{0};
 
   std::mutex mu_;  // printing
   std::condition_variable cv_;
