@@ -1,8 +1,7 @@
 // The stable string hash (lib/base/hash.h). Its values are stored: the dedup
-// ids of every snapshot are StableHash(event_id), and the batch job
-// partitions members by StableHash(member_id). A change to its values would
-// make every stored state forget which events it has applied, so they are
-// pinned here.
+// ids of every snapshot are StableHash(event_id). A change to its values
+// would make every stored state forget which events it has applied, so they
+// are pinned here.
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -13,24 +12,6 @@
 
 namespace leadscore {
 namespace {
-
-// LoadUpTo8 reads 0..8 bytes without a call; it must give what memcpy into
-// a zeroed word gives, for every length and wherever the bytes start.
-TEST(LoadUpTo8Test, GivesWhatMemcpyGives) {
-  // Bytes with every bit pattern that could go wrong when OR-ed or shifted:
-  // zero, all ones, the sign bit.
-  const unsigned char bytes[24] = {0x00, 0xff, 0x80, 0x7f, 0x01, 0xfe, 0x10, 0xef,
-                                   0x55, 0xaa, 0x00, 0x00, 0xff, 0xff, 0x80, 0x01,
-                                   0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09};
-  for (size_t start = 0; start + 8 <= sizeof(bytes); ++start) {
-    const char* p = reinterpret_cast<const char*>(bytes) + start;
-    for (size_t n = 0; n <= 8; ++n) {
-      uint64_t want = 0;
-      std::memcpy(&want, p, n);
-      EXPECT_EQ(LoadUpTo8(p, n), want) << "start " << start << ", n " << n;
-    }
-  }
-}
 
 // Values of the hash as first shipped (02d3619, where the tail was read with
 // memcpy), for strings of each tail length 0..7 and of one, two and five

@@ -283,7 +283,7 @@ inline uint8_t* PutVarint(uint8_t* p, uint64_t v) {
 
 inline uint8_t* PutString(uint8_t* p, std::string_view s) {
   p = PutVarint(p, s.size());
-  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  CopyBytes(p, s.data(), s.size());
   return p + s.size();
 }
 
@@ -761,7 +761,7 @@ class BucketGrouper {
       }
       if (s.hash == hash) {
         Member& m = members_[s.index1 - 1];
-        if (m.id == id) {
+        if (SameBytes(m.id, id)) {
           ++m.count;
           return s.index1 - 1;
         }

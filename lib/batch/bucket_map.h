@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/base/hash.h"
+#include "lib/base/bytes.h"
 #include "lib/base/search.h"
 
 namespace leadscore::batch {
@@ -60,7 +60,8 @@ class BucketMap {
     const size_t n = prefix_.size();
     if (n != 0) {
       const size_t k = std::min(n, id.size());
-      const int c = k == 0 ? 0 : std::memcmp(id.data(), prefix_.data(), k);
+      const int c = k <= 8 ? CompareUpTo8(id.data(), prefix_.data(), k)
+                           : std::memcmp(id.data(), prefix_.data(), k);
       if (c < 0 || (c == 0 && id.size() < n)) return 0;
       if (c > 0) return static_cast<uint32_t>(splits_.size());
     }
