@@ -553,6 +553,32 @@ TEST(BatchTest, MatchesAStoreFedRowByRowForAnyThreadsAndParts) {
   }
 }
 
+TEST(BatchTest, AMembersRowsFarOutOfOrderAreStillAppliedByTimeThenRow) {
+  // One member's 600 rows in reverse time order, two at each time: y, then
+  // x. Far from sorted, so the batch job gives up insertion sort for a
+  // stable sort. Ties keep log order: at the first time y does nothing (in
+  // stage a) and x moves a -> b; y at the second time moves b -> c. Had the
+  // pair at the first time been swapped, b -> c would come at that time.
+  std::string log = kHeader;
+  for (int i = 300; i > 0; --i) {
+    absl::StrAppend(&log, "y", i, ",m1,", i * 1000, ",y,\n");
+    absl::StrAppend(&log, "x", i, ",m1,", i * 1000, ",x,\n");
+  }
+  // And a member whose rows are in order but for one late row at the end.
+  for (int i = 1; i <= 200; ++i) absl::StrAppend(&log, "p", i, ",m2,", i * 1000, ",post,\n");
+  absl::StrAppend(&log, "late,m2,500,x,\n");
+  const Output want = ScoreWithStore(log, BatchOptions(), kModel);
+  ASSERT_THAT(want.changes, HasSubstr("\"member_id\":\"m1\",\"time\":2000,\"kind\":\"stage_changed\","
+                                      "\"from\":\"b\",\"to\":\"c\""));
+  auto m = LoadModel(kModel);
+  BatchJob job(m, BatchOptions());
+  std::ostringstream diag, members, changes;
+  ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
+  ASSERT_TRUE(job.Score(&members, &changes).ok());
+  EXPECT_EQ(members.str(), want.members);
+  EXPECT_EQ(changes.str(), want.changes);
+}
+
 TEST(BatchTest, LaterFilesMayHoldIdsTheFirstFilesSampleDidNotSee) {
   // The buckets are split by a sample of the first file, whose ids are all
   // "m" and digits; the second file adds ids before and after them, ids

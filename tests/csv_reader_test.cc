@@ -585,6 +585,34 @@ TEST(CsvChunkTest, ParseRangeStopsAfterTheRecordThatCrossesTheLimit) {
   EXPECT_THAT(rest.lines, ElementsAre(0));
 }
 
+TEST(CsvChunkTest, ValuesAreWhatParseValueTextReads) {
+  // Whole numbers of up to 15 digits take a short path: it must give the
+  // same double as the general one, and leave every other form to it.
+  const std::vector<std::string> cells = {
+      "0", "7", "007", "52", "999999999999999", "123456789012345",
+      "1234567890123456", "9007199254740993", "-3", "+4", "2.5", "1e3", "00000000000000000001"};
+  std::string data = "event_id,member_id,time,value\n";
+  for (size_t i = 0; i < cells.size(); ++i) {
+    data += "e" + std::to_string(i) + ",m1,1000," + cells[i] + "\n";
+  }
+  CsvFile file;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(file.Open(data, "log.csv", &warnings).ok());
+  struct Values : RawEventSink {
+    std::vector<double> values;
+    void Add(const RawEvent& e) override { values.push_back(e.value); }
+  } sink;
+  int64_t newlines = 0;
+  file.ParseRange(file.data_begin(), data.size(), &sink, &newlines);
+  ASSERT_EQ(sink.values.size(), cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    double want = 0;
+    ASSERT_TRUE(ParseValueText(cells[i], &want)) << cells[i];
+    EXPECT_EQ(sink.values[i], want) << cells[i];
+    EXPECT_EQ(std::signbit(sink.values[i]), std::signbit(want)) << cells[i];
+  }
+}
+
 TEST(CsvChunkTest, HeaderProblemsAreReportedAsByTheStreamReader) {
   CsvFile file;
   std::vector<std::string> warnings;

@@ -10,12 +10,16 @@
 #include <cstring>
 #include <string_view>
 
+// For the few helpers of the hot paths that the compiler would otherwise
+// call rather than inline (it did, at some call sites, with -O3).
+#define LEADSCORE_ALWAYS_INLINE inline __attribute__((always_inline))
+
 namespace leadscore {
 
 // The n <= 8 bytes at p as std::memcpy puts them into a zeroed uint64_t,
 // without a call: a memcpy of a length the compiler does not know is a
 // call into the C library, which would cost more than the hash it feeds.
-inline uint64_t LoadUpTo8(const char* p, size_t n) {
+LEADSCORE_ALWAYS_INLINE uint64_t LoadUpTo8(const char* p, size_t n) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   if (n >= 4) {
     // Two 4-byte loads that overlap for n < 8: a byte in both lands at the
@@ -38,7 +42,7 @@ inline uint64_t LoadUpTo8(const char* p, size_t n) {
 }
 
 // Copies n bytes from src to dst (which do not overlap), as std::memcpy.
-inline void CopyBytes(void* dst, const void* src, size_t n) {
+LEADSCORE_ALWAYS_INLINE void CopyBytes(void* dst, const void* src, size_t n) {
   char* d = static_cast<char*>(dst);
   const char* s = static_cast<const char*>(src);
   if (n > 16) {
@@ -64,7 +68,7 @@ inline void CopyBytes(void* dst, const void* src, size_t n) {
 }
 
 // Whether a and b hold the same bytes (as a == b).
-inline bool SameBytes(std::string_view a, std::string_view b) {
+LEADSCORE_ALWAYS_INLINE bool SameBytes(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
   if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
@@ -76,7 +80,7 @@ inline bool SameBytes(std::string_view a, std::string_view b) {
 }
 
 // The sign of memcmp(a, b, n) for n <= 8 (both at least n bytes long).
-inline int CompareUpTo8(const char* a, const char* b, size_t n) {
+LEADSCORE_ALWAYS_INLINE int CompareUpTo8(const char* a, const char* b, size_t n) {
   const uint64_t x = __builtin_bswap64(LoadUpTo8(a, n));
   const uint64_t y = __builtin_bswap64(LoadUpTo8(b, n));
   return x < y ? -1 : (x > y ? 1 : 0);

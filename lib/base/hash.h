@@ -11,7 +11,7 @@
 
 namespace leadscore {
 
-inline uint64_t Mix64(uint64_t x) {
+LEADSCORE_ALWAYS_INLINE uint64_t Mix64(uint64_t x) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdULL;
   x ^= x >> 33;
@@ -20,7 +20,7 @@ inline uint64_t Mix64(uint64_t x) {
   return x;
 }
 
-inline uint64_t StableHash(std::string_view s) {
+LEADSCORE_ALWAYS_INLINE uint64_t StableHash(std::string_view s) {
   uint64_t h = 0x9e3779b97f4a7c15ULL ^ (s.size() * 0x100000001b3ULL);
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {

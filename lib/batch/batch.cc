@@ -204,25 +204,28 @@ class BlockList {
   static constexpr size_t kPerBlock = BlockPool::kBlock / sizeof(T);
   BlockList() = default;
   explicit BlockList(BlockPool* pool) : pool_(pool) {}
-  BlockList(BlockList&& o) noexcept
-      : pool_(o.pool_), blocks_(std::move(o.blocks_)), size_(o.size_) {
-    o.blocks_.clear();
-    o.size_ = 0;
-  }
+  BlockList(BlockList&& o) noexcept { *this = std::move(o); }
   BlockList& operator=(BlockList&& o) noexcept {
     Release();
     pool_ = o.pool_;
     blocks_ = std::move(o.blocks_);
     size_ = o.size_;
+    next_ = o.next_;
+    end_ = o.end_;
     o.blocks_.clear();
     o.size_ = 0;
+    o.next_ = o.end_ = nullptr;
     return *this;
   }
   ~BlockList() { Release(); }
 
   void push_back(const T& v) {
-    if (size_ == blocks_.size() * kPerBlock) blocks_.push_back(pool_->Get());
-    reinterpret_cast<T*>(blocks_.back())[size_ % kPerBlock] = v;
+    if (next_ == end_) {
+      blocks_.push_back(pool_->Get());
+      next_ = reinterpret_cast<T*>(blocks_.back());
+      end_ = next_ + kPerBlock;
+    }
+    *next_++ = v;
     ++size_;
   }
   size_t size() const { return size_; }
@@ -255,12 +258,15 @@ class BlockList {
     for (uint8_t* b : blocks_) pool_->Put(b);
     blocks_.clear();
     size_ = 0;
+    next_ = end_ = nullptr;
   }
 
  private:
   BlockPool* pool_ = nullptr;
   std::vector<uint8_t*> blocks_;
   size_t size_ = 0;
+  T* next_ = nullptr;  // where the next value goes, in the last block
+  T* end_ = nullptr;   // the end of the last block
 };
 
 inline size_t VarintSize(uint64_t v) {
@@ -306,7 +312,8 @@ inline const uint8_t* GetString(const uint8_t* p, std::string_view* s) {
   return p + n;
 }
 
-size_t PairsSize(const std::vector<KeyValue>& pairs) {
+inline size_t PairsSize(const std::vector<KeyValue>& pairs) {
+  if (pairs.empty()) return 1;
   size_t n = VarintSize(pairs.size());
   for (const KeyValue& kv : pairs) {
     n += VarintSize(kv.key.size()) + kv.key.size() + VarintSize(kv.value.size()) +
@@ -315,7 +322,11 @@ size_t PairsSize(const std::vector<KeyValue>& pairs) {
   return n;
 }
 
-uint8_t* PutPairs(uint8_t* p, const std::vector<KeyValue>& pairs) {
+inline uint8_t* PutPairs(uint8_t* p, const std::vector<KeyValue>& pairs) {
+  if (pairs.empty()) {
+    *p = 0;
+    return p + 1;
+  }
   p = PutVarint(p, pairs.size());
   for (const KeyValue& kv : pairs) {
     p = PutString(p, kv.key);
@@ -649,17 +660,24 @@ void SortForApply(EventRec* first, size_t n) {
     if (a_bad) return false;           // bad rows keep log order
     return a.time < b.time;
   };
+  // Insertion sort (stable), which is linear on records that are nearly in
+  // order already, as a log in arrival order mostly is; past a budget of
+  // moves, std::stable_sort (what is done so far is a stable reordering, so
+  // it gives the same result).
   EventRec* last = first + n;
-  if (n <= 32) {
-    for (EventRec* i = first + 1; i < last; ++i) {  // insertion sort: stable
-      if (!before(*i, *(i - 1))) continue;
-      const EventRec x = *i;
-      EventRec* j = i;
-      for (; j > first && before(x, *(j - 1)); --j) *j = *(j - 1);
-      *j = x;
+  size_t budget = 4 * n + 64;
+  for (EventRec* i = first + 1; i < last; ++i) {
+    if (!before(*i, *(i - 1))) continue;
+    const EventRec x = *i;
+    EventRec* j = i;
+    for (; j > first && before(x, *(j - 1)); --j) *j = *(j - 1);
+    *j = x;
+    const size_t moved = static_cast<size_t>(i - j);
+    if (moved > budget) {
+      std::stable_sort(first, last, before);
+      return;
     }
-  } else {
-    std::stable_sort(first, last, before);
+    budget -= moved;
   }
 }
 
@@ -699,18 +717,16 @@ class BucketGrouper {
   void Group(Order order) {
     const size_t n = members_.size();
     order_.resize(n);
-    for (uint32_t m = 0; m < n; ++m) order_[m] = m;
-    std::sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-      const Member& x = members_[a];
-      const Member& y = members_[b];
-      if (x.prefix != y.prefix) return x.prefix < y.prefix;
-      return x.id < y.id;
+    for (uint32_t m = 0; m < n; ++m) order_[m] = ByPrefix{members_[m].prefix, m};
+    std::sort(order_.begin(), order_.end(), [&](const ByPrefix& a, const ByPrefix& b) {
+      if (a.prefix != b.prefix) return a.prefix < b.prefix;
+      return members_[a.m].id < members_[b.m].id;
     });
     placed_.resize(recs_.size());
     spans_.resize(n);
     uint32_t at = 0;
     for (uint32_t r = 0; r < n; ++r) {
-      Member& m = members_[order_[r]];
+      Member& m = members_[order_[r].m];
       spans_[r] = MemberSpan{absl::string_view(m.id.data(), m.id.size()),
                              placed_.data() + at, m.count};
       m.fill = at;
@@ -729,7 +745,7 @@ class BucketGrouper {
     return slots_.capacity() * sizeof(Slot) + members_.capacity() * sizeof(Member) +
            member_of_.capacity() * 4 + recs_.capacity() * sizeof(void*) +
            placed_.capacity() * sizeof(EventRec) + spans_.capacity() * sizeof(MemberSpan) +
-           order_.capacity() * 4;
+           order_.capacity() * sizeof(ByPrefix);
   }
 
  private:
@@ -788,7 +804,11 @@ class BucketGrouper {
   std::vector<Member> members_;      // in the order first seen
   std::vector<uint32_t> member_of_;  // per record
   std::vector<const EventRec*> recs_;
-  std::vector<uint32_t> order_;      // members by id
+  struct ByPrefix {
+    uint64_t prefix;
+    uint32_t m;
+  };
+  std::vector<ByPrefix> order_;      // members by id
   std::vector<EventRec> placed_;
   std::vector<MemberSpan> spans_;
 };
@@ -1438,7 +1458,7 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
   }
   if (state != nullptr && has_as_of_) {
     engine->Advance(state, as_of_, sink, stats);
-    engine->Read(*state, as_of_, &view);
+    engine->Read(*state, as_of_, &view, /*ledger=*/false);  // the files show no ledger
     if (options_.members_format == MembersFormat::kCsv) {
       io::AppendMemberCsvLine(members_text, *model_, view);
     } else {

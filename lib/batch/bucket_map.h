@@ -40,6 +40,7 @@ class BucketMap {
     size_t common = 0;
     while (common < lo.size() && common < hi.size() && lo[common] == hi[common]) ++common;
     map.prefix_ = lo.substr(0, common);
+    if (common <= 8) map.prefix_head_ = __builtin_bswap64(LoadUpTo8(lo.data(), common));
     std::vector<uint64_t> keys;
     keys.reserve(ids.size());
     for (const std::string& id : ids) keys.push_back(map.KeyAfterPrefix(id));
@@ -55,15 +56,21 @@ class BucketMap {
 
   size_t size() const { return splits_.size() + 1; }
 
-  uint32_t Of(std::string_view id) const {
+  LEADSCORE_ALWAYS_INLINE uint32_t Of(std::string_view id) const {
     if (splits_.empty()) return 0;
     const size_t n = prefix_.size();
     if (n != 0) {
-      const size_t k = std::min(n, id.size());
-      const int c = k <= 8 ? CompareUpTo8(id.data(), prefix_.data(), k)
-                           : std::memcmp(id.data(), prefix_.data(), k);
-      if (c < 0 || (c == 0 && id.size() < n)) return 0;
-      if (c > 0) return static_cast<uint32_t>(splits_.size());
+      if (n <= 8 && id.size() >= n) {
+        // The common case: a short prefix, compared as one word.
+        const uint64_t head = __builtin_bswap64(LoadUpTo8(id.data(), n));
+        if (head != prefix_head_) return head < prefix_head_ ? 0 : last();
+      } else {
+        const size_t k = std::min(n, id.size());
+        const int c = k <= 8 ? CompareUpTo8(id.data(), prefix_.data(), k)
+                             : std::memcmp(id.data(), prefix_.data(), k);
+        if (c < 0 || (c == 0 && id.size() < n)) return 0;
+        if (c > 0) return last();
+      }
     }
     const uint64_t key = KeyAfterPrefix(id);
     // The number of split points <= key.
@@ -74,6 +81,7 @@ class BucketMap {
   }
 
  private:
+  uint32_t last() const { return static_cast<uint32_t>(splits_.size()); }
   // The 8 bytes of `id` after the prefix (which it has), big-endian.
   uint64_t KeyAfterPrefix(std::string_view id) const {
     id.remove_prefix(prefix_.size());
@@ -81,6 +89,7 @@ class BucketMap {
   }
 
   std::string prefix_;
+  uint64_t prefix_head_ = 0;  // prefix_, big-endian, when at most 8 bytes
   std::vector<uint64_t> splits_;  // increasing
 };
 

@@ -729,7 +729,7 @@ MemberView Engine::Read(const MemberState& s, int64_t t) const {
   return v;
 }
 
-void Engine::Read(const MemberState& s, int64_t t, MemberView* out) const {
+void Engine::Read(const MemberState& s, int64_t t, MemberView* out, bool ledger) const {
   t = std::max(t, s.clock);
   MemberContext ctx(m_, s, t);
   MemberView& v = *out;
@@ -756,9 +756,18 @@ void Engine::Read(const MemberState& s, int64_t t, MemberView* out) const {
   for (const FlagState& fs : s.flags) {
     v.flags.push_back(MemberView::Flag{fs.armed, fs.raised, fs.has_last, fs.last});
   }
+  if (!ledger) return;
+  // The decay factor of a run of rules of one score is computed once (the
+  // same value for each of them).
+  int factor_score = -1;
+  double factor = 1;
   for (size_t r = 0; r < m_.rules.size(); ++r) {
-    double val = s.ledger[r] *
-                 DecayFactor(m_.scores[m_.rules[r].score].half_life_ms, t, s.ref_time);
+    const int sc = m_.rules[r].score;
+    if (sc != factor_score) {
+      factor = DecayFactor(m_.scores[sc].half_life_ms, t, s.ref_time);
+      factor_score = sc;
+    }
+    const double val = s.ledger[r] * factor;
     if (val != 0) {
       v.ledger.push_back({m_.rules[r].contributor, m_.rules[r].score, val});
     }

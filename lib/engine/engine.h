@@ -90,8 +90,9 @@ class Engine {
 
   // The member read at max(clock, t), without changing it.
   MemberView Read(const MemberState& s, int64_t t) const;
-  // The same into *v, reusing its vectors' memory.
-  void Read(const MemberState& s, int64_t t, MemberView* v) const;
+  // The same into *v, reusing its vectors' memory; without the ledger
+  // (v->ledger left empty) when `ledger` is false.
+  void Read(const MemberState& s, int64_t t, MemberView* v, bool ledger = true) const;
 
   // Recomputes which fit rules hold and the fit scores from the attributes
   // (also used when a state is restored, lib/state).

@@ -464,7 +464,21 @@ bool CsvFile::MapCells(const std::string_view* cells, RawEvent* r) const {
   }
   double value = 0;
   if (l.value >= 0 && !cells[l.value].empty()) {
-    if (!ParseValueText(cells[l.value], &value)) return false;
+    // Up to 15 digits are a whole number that a double holds exactly: the
+    // value ParseValueText gives, without its call.
+    const std::string_view v = cells[l.value];
+    uint64_t digits = 0;
+    bool whole = v.size() <= 15;
+    for (size_t i = 0; whole && i < v.size(); ++i) {
+      const unsigned d = static_cast<unsigned char>(v[i]) - '0';
+      whole = d <= 9;
+      digits = digits * 10 + d;
+    }
+    if (whole) {
+      value = static_cast<double>(digits);
+    } else if (!ParseValueText(v, &value)) {
+      return false;
+    }
   }
   r->time = time;
   r->has_time = has_time;
