@@ -692,8 +692,11 @@ class BucketGrouper {
  public:
   // Starts a bucket of about `rows` records.
   void Begin(size_t rows) {
-    size_t cap = 16;
-    while (cap < rows / 2) cap <<= 1;
+    // A table for twice the members expected (at the previous bucket's
+    // rows per member; it grows if there are more).
+    const size_t expected = rows / rows_per_member_ + 16;
+    size_t cap = 64;
+    while (cap < 2 * expected) cap <<= 1;
     if (slots_.size() != cap) {
       slots_.assign(cap, Slot());
     } else {
@@ -701,40 +704,56 @@ class BucketGrouper {
     }
     mask_ = cap - 1;
     members_.clear();
-    member_of_.clear();
-    member_of_.reserve(rows);
+    counts_.clear();
     recs_.clear();
+    recs_.reserve(rows);
+    pending_ = 0;
   }
 
+  // The ids are hashed a few records ahead, so that their table slots can
+  // be asked for before they are needed.
   void Add(const EventRec& rec) {
     std::string_view id;
     GetString(rec.blob, &id);
-    member_of_.push_back(Intern(StableHash(id), id));
-    recs_.push_back(&rec);
+    const uint64_t hash = StableHash(id);
+    __builtin_prefetch(&slots_[hash & mask_]);
+    Pending& p = ring_[pending_ % kAhead];
+    if (pending_ >= kAhead) Intern(p);
+    p = Pending{&rec, id, hash};
+    ++pending_;
   }
 
   // Steps 2 and 3; then spans() lists the members in id order.
   void Group(Order order) {
+    for (size_t k = pending_ < kAhead ? 0 : pending_ - kAhead; k < pending_; ++k) {
+      Intern(ring_[k % kAhead]);
+    }
+    pending_ = 0;
     const size_t n = members_.size();
+    if (n > 0) rows_per_member_ = std::max<size_t>(1, recs_.size() / n);
     order_.resize(n);
     for (uint32_t m = 0; m < n; ++m) order_[m] = ByPrefix{members_[m].prefix, m};
     std::sort(order_.begin(), order_.end(), [&](const ByPrefix& a, const ByPrefix& b) {
       if (a.prefix != b.prefix) return a.prefix < b.prefix;
       return members_[a.m].id < members_[b.m].id;
     });
-    placed_.resize(recs_.size());
+    if (placed_cap_ < recs_.size()) {
+      placed_cap_ = recs_.size() + recs_.size() / 4;
+      placed_.reset(new EventRec[placed_cap_]);
+    }
     spans_.resize(n);
+    // counts_ becomes each member's next place.
     uint32_t at = 0;
     for (uint32_t r = 0; r < n; ++r) {
-      Member& m = members_[order_[r].m];
-      spans_[r] = MemberSpan{absl::string_view(m.id.data(), m.id.size()),
-                             placed_.data() + at, m.count};
-      m.fill = at;
-      at += m.count;
+      const uint32_t m = order_[r].m;
+      const std::string_view id = members_[m].id;
+      spans_[r] = MemberSpan{absl::string_view(id.data(), id.size()), placed_.get() + at,
+                             counts_[m]};
+      const uint32_t count = counts_[m];
+      counts_[m] = at;
+      at += count;
     }
-    for (size_t i = 0; i < recs_.size(); ++i) {
-      placed_[members_[member_of_[i]].fill++] = *recs_[i];
-    }
+    for (const Rec& x : recs_) placed_[counts_[x.member]++] = *x.rec;
     if (order == Order::kTime) {
       for (const MemberSpan& s : spans_) SortForApply(s.recs, s.count);
     }
@@ -743,73 +762,88 @@ class BucketGrouper {
   const std::vector<MemberSpan>& spans() const { return spans_; }
   size_t bytes() const {
     return slots_.capacity() * sizeof(Slot) + members_.capacity() * sizeof(Member) +
-           member_of_.capacity() * 4 + recs_.capacity() * sizeof(void*) +
-           placed_.capacity() * sizeof(EventRec) + spans_.capacity() * sizeof(MemberSpan) +
+           counts_.capacity() * 4 + recs_.capacity() * sizeof(Rec) +
+           placed_cap_ * sizeof(EventRec) + spans_.capacity() * sizeof(MemberSpan) +
            order_.capacity() * sizeof(ByPrefix);
   }
 
  private:
+  // A slot knows its id's length and first 8 bytes: for an id of at most 8
+  // bytes (most are) the lookup reads nothing else.
   struct Slot {
-    uint64_t hash = 0;
+    uint64_t w0 = 0;      // LoadUpTo8 of the id's first bytes
+    uint32_t len = 0;
     uint32_t index1 = 0;  // member index + 1; 0: a free slot
   };
   struct Member {
     std::string_view id;
-    uint64_t prefix;  // the first 8 bytes of id, big-endian (Prefix8)
-    uint64_t hash;
-    uint32_t index1;
-    uint32_t count;
-    uint32_t fill;
+    uint64_t prefix;  // the id's first 8 bytes, big-endian (w0 byte-swapped)
   };
+  struct Pending {
+    const EventRec* rec;
+    std::string_view id;
+    uint64_t hash;
+  };
+  struct Rec {
+    const EventRec* rec;
+    uint32_t member;
+  };
+  static constexpr size_t kAhead = 8;
 
-  uint32_t Intern(uint64_t hash, std::string_view id) {
-    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+  void Intern(const Pending& p) {
+    const std::string_view id = p.id;
+    const uint64_t w0 = LoadUpTo8(id.data(), std::min<size_t>(8, id.size()));
+    const uint32_t len = static_cast<uint32_t>(id.size());
+    for (size_t i = p.hash & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.index1 == 0) {
         if ((members_.size() + 1) * 2 > slots_.size()) {
           Grow();
-          return Intern(hash, id);
+          Intern(p);
+          return;
         }
         const uint32_t m = static_cast<uint32_t>(members_.size());
-        s = Slot{hash, m + 1};
-        members_.push_back(Member{id, Prefix8(id), hash, m + 1, 1, 0});
-        return m;
+        s = Slot{w0, len, m + 1};
+        members_.push_back(Member{id, __builtin_bswap64(w0)});
+        counts_.push_back(1);
+        recs_.push_back(Rec{p.rec, m});
+        return;
       }
-      if (s.hash == hash) {
-        Member& m = members_[s.index1 - 1];
-        if (SameBytes(m.id, id)) {
-          ++m.count;
-          return s.index1 - 1;
-        }
+      if (s.w0 == w0 && s.len == len &&
+          (len <= 8 || SameBytes(members_[s.index1 - 1].id, id))) {
+        ++counts_[s.index1 - 1];
+        recs_.push_back(Rec{p.rec, s.index1 - 1});
+        return;
       }
     }
   }
   void Grow() {
     slots_.assign(slots_.size() * 2, Slot());
     mask_ = slots_.size() - 1;
-    for (const Member& m : members_) {
-      size_t i = m.hash & mask_;
+    for (uint32_t m = 0; m < members_.size(); ++m) {
+      const std::string_view id = members_[m].id;
+      size_t i = StableHash(id) & mask_;
       while (slots_[i].index1 != 0) i = (i + 1) & mask_;
-      slots_[i] = Slot{m.hash, m.index1};
+      slots_[i] = Slot{LoadUpTo8(id.data(), std::min<size_t>(8, id.size())),
+                       static_cast<uint32_t>(id.size()), m + 1};
     }
-  }
-  // The first 8 bytes of `s`, big-endian, zero-padded: comparing these
-  // compares the strings' first bytes as memcmp would.
-  static uint64_t Prefix8(std::string_view s) {
-    return __builtin_bswap64(LoadUpTo8(s.data(), std::min<size_t>(8, s.size())));
   }
 
   std::vector<Slot> slots_;
   size_t mask_ = 0;
-  std::vector<Member> members_;      // in the order first seen
-  std::vector<uint32_t> member_of_;  // per record
-  std::vector<const EventRec*> recs_;
+  size_t rows_per_member_ = 2;
+  Pending ring_[kAhead];
+  size_t pending_ = 0;
+  std::vector<Member> members_;   // in the order first seen
+  std::vector<uint32_t> counts_;  // per member
+  std::vector<Rec> recs_;         // in the order added
   struct ByPrefix {
     uint64_t prefix;
     uint32_t m;
   };
-  std::vector<ByPrefix> order_;      // members by id
-  std::vector<EventRec> placed_;
+  std::vector<ByPrefix> order_;   // members by id
+  std::unique_ptr<EventRec[]> placed_;
+  size_t placed_cap_ = 0;
   std::vector<MemberSpan> spans_;
 };
 
