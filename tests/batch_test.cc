@@ -295,6 +295,38 @@ TEST(BatchTest, ConditionsSeeGroupChannelAndAttributes) {
   }
 }
 
+TEST(BatchTest, ConditionsSeeTheEventValue) {
+  // The job keeps a row's value aside (not in the record) when it is not 0,
+  // and reads it only for a model that reads event.value: this one does.
+  // A non-finite value is invalid either way.
+  constexpr char kModelReadingValue[] = R"pb(
+    score { name: "s" }
+    rule { name: "big" on: "*" score: "s" points: 1 when: "event.value >= 20" }
+    rule { name: "neg" on: "*" score: "s" points: 10 when: "event.value < 0" }
+    rule { name: "zero" on: "*" score: "s" points: 100 when: "event.value == 0" }
+  )pb";
+  const std::string csv = std::string(kHeader) +
+                          "e1,m1,1000,x,25\n"      // big: 1
+                          "e2,m1,2000,x,5\n"       // none
+                          "e3,m1,3000,x,-0.5\n"    // neg: 10
+                          "e4,m1,4000,x,\n"        // zero: 100
+                          "e5,m1,5000,x,-0\n"      // -0 == 0: 100
+                          "e6,m1,6000,x,1e300\n"   // big: 1
+                          "e7,m1,7000,x,inf\n";    // invalid
+  for (int threads : {1, 2}) {
+    BatchOptions options;
+    options.threads = threads;
+    Output out = RunJob(csv, options, kModelReadingValue);
+    // 1 + 10 + 100 + 100 + 1 = 212.
+    EXPECT_THAT(out.members, HasSubstr("\"scores\":{\"s\":212}")) << threads;
+    EXPECT_EQ(out.summary.stats.rejected[static_cast<int>(RejectReason::kInvalid)], 1);
+  }
+  // A model that does not read the value: only its finiteness counts.
+  Output out = RunJob(csv, BatchOptions());
+  EXPECT_EQ(out.summary.stats.rejected[static_cast<int>(RejectReason::kInvalid)], 1);
+  EXPECT_EQ(out.summary.stats.events_applied, 6);
+}
+
 TEST(BatchTest, MemberAndChangeLinesHaveTheDocumentedShape) {
   Output out = RunJob(std::string(kHeader) +
                    "e1,m1,1000,x,\ne2,m1,2000,post,\ne3,m1,3000,post,\n");

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -47,22 +48,25 @@ namespace {
 // Compact records
 
 constexpr uint8_t kHasTime = 1;
-constexpr uint8_t kBad = 2;    // rejected while reading (invalid)
-constexpr uint8_t kPairs = 4;  // has profile pairs or attrs a condition reads
+constexpr uint8_t kBad = 2;        // rejected while reading (invalid)
+constexpr uint8_t kPairs = 4;      // has profile pairs or attrs a condition reads
+constexpr uint8_t kExtras = 8;     // the blob has account_id, group_id, channel, pairs
+constexpr uint8_t kValue = 16;     // the blob ends with the value (not +0)
+constexpr uint8_t kNonFinite = 32;  // the value is NaN or infinite
 
-// One row of the log, 40 bytes. Its strings are in a blob (see
-// PartBuilder::Add): member_id, event_id, account_id, group_id, channel,
-// attrs, profile. The blob stays where the reader wrote it; the scoring
-// reads it only for what the record alone does not say (ScoreMember).
+// One row of the log, 32 bytes. Its strings are in a blob (see
+// PartBuilder::Add): member_id, event_id, then (kExtras) account_id,
+// group_id, channel, attrs and profile, then (kValue) the value's 8 bytes.
+// The blob stays where the reader wrote it; the scoring reads it only for
+// what the record alone does not say (ScoreMember).
 struct EventRec {
   int64_t time;
-  double value;
   uint64_t id_hash;  // StableHash(event_id), Engine::EventIdHash
   const uint8_t* blob;
   uint32_t type;  // TypeTable id
   uint8_t flags;
 };
-static_assert(sizeof(EventRec) == 40, "EventRec should stay 40 bytes");
+static_assert(sizeof(EventRec) == 32, "EventRec should stay 32 bytes");
 
 // Memory for records and strings comes in 64 KB blocks from a pool of the
 // job: blocks given back (a part once grouped, a bucket once placed) are
@@ -456,7 +460,6 @@ class PartBuilder final : public io::JsonlSink {
   void Add(const io::RawEvent& e) override {
     EventRec rec;
     rec.time = e.time;
-    rec.value = e.value;
     rec.id_hash = StableHash(e.event_id);
     rec.flags = (e.has_time ? kHasTime : 0) | (e.ok() ? 0 : kBad);
     rec.type = TypeId(e.type);
@@ -469,22 +472,36 @@ class PartBuilder final : public io::JsonlSink {
         }
       }
     }
-    const size_t size = VarintSize(e.member_id.size()) + e.member_id.size() +
-                        VarintSize(e.event_id.size()) + e.event_id.size() +
-                        VarintSize(e.account_id.size()) + e.account_id.size() +
-                        VarintSize(e.group_id.size()) + e.group_id.size() +
-                        VarintSize(e.channel.size()) + e.channel.size() +
-                        PairsSize(attrs_) + PairsSize(e.profile);
+    if (!attrs_.empty() || !e.profile.empty()) rec.flags |= kPairs;
+    if ((rec.flags & kPairs) || !e.account_id.empty() || !e.group_id.empty() ||
+        !e.channel.empty()) {
+      rec.flags |= kExtras;
+    }
+    uint64_t value_bits;
+    std::memcpy(&value_bits, &e.value, 8);
+    if (value_bits != 0) rec.flags |= kValue;
+    if (!std::isfinite(e.value)) rec.flags |= kNonFinite;
+    size_t size = VarintSize(e.member_id.size()) + e.member_id.size() +
+                  VarintSize(e.event_id.size()) + e.event_id.size();
+    if (rec.flags & kExtras) {
+      size += VarintSize(e.account_id.size()) + e.account_id.size() +
+              VarintSize(e.group_id.size()) + e.group_id.size() +
+              VarintSize(e.channel.size()) + e.channel.size() + PairsSize(attrs_) +
+              PairsSize(e.profile);
+    }
+    if (rec.flags & kValue) size += 8;
     const uint32_t bucket = buckets_->Of(e.member_id);
     uint8_t* blob = store_->strings[bucket].Alloc(size);
     uint8_t* p = PutString(blob, e.member_id);
     p = PutString(p, e.event_id);
-    p = PutString(p, e.account_id);
-    p = PutString(p, e.group_id);
-    p = PutString(p, e.channel);
-    p = PutPairs(p, attrs_);
-    PutPairs(p, e.profile);
-    if (!attrs_.empty() || !e.profile.empty()) rec.flags |= kPairs;
+    if (rec.flags & kExtras) {
+      p = PutString(p, e.account_id);
+      p = PutString(p, e.group_id);
+      p = PutString(p, e.channel);
+      p = PutPairs(p, attrs_);
+      p = PutPairs(p, e.profile);
+    }
+    if (rec.flags & kValue) std::memcpy(p, &value_bits, 8);
     rec.blob = blob;
     store_->recs[bucket].push_back(rec);
     ++part_->rows;
@@ -861,6 +878,7 @@ class BatchJob::Impl {
     // fit in the caches while it is grouped and scored.
     if (options_.bucket_rows < 1) options_.bucket_rows = 1;
     reads_group_or_channel_ = model_->compiled().reads_event_group_or_channel;
+    reads_event_value_ = model_->compiled().reads_event_value;
   }
   // The pool is unmapped right after the stores give their blocks back:
   // giving them to the system one by one first is wasted work.
@@ -964,6 +982,7 @@ class BatchJob::Impl {
   bool has_max_time_ = false;
   int64_t max_time_ = 0;
   bool reads_group_or_channel_ = false;
+  bool reads_event_value_ = false;
   bool has_as_of_ = false;
   int64_t as_of_ = 0;
   std::atomic<int64_t> members_{0};
@@ -1398,8 +1417,10 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
     sink->OnChange(c);
   };
   // The strings of a record are read only when needed: for a rejection (its
-  // event id), for a visitor (everything), or when the model reads them.
+  // event id), for a visitor (everything), or when the model reads them;
+  // its value when the model or a visitor reads it.
   const bool all_strings = visitor != nullptr || reads_group_or_channel_;
+  const bool read_value = visitor != nullptr || reads_event_value_;
   auto event_id_of = [](const EventRec& rec) {
     std::string_view id;
     GetString(GetString(rec.blob, &id), &id);
@@ -1418,7 +1439,8 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
     // next to itself), whose event_id the rejection names.
     if (k + 4 < m.count) {
       const EventRec& ahead = m.recs[k + 4];
-      if (all_strings || (ahead.flags & kPairs) || ahead.id_hash == m.recs[k + 3].id_hash) {
+      if (all_strings || (ahead.flags & kPairs) || (read_value && (ahead.flags & kValue)) ||
+          ahead.id_hash == m.recs[k + 3].id_hash) {
         __builtin_prefetch(ahead.blob);
       }
     }
@@ -1428,32 +1450,47 @@ void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
     }
     // A non-finite value goes to the checks below, which reject it as
     // invalid (before after_as_of).
-    if (std::isfinite(rec.value) && has_as_of_ && rec.time > as_of_) {
+    if (!(rec.flags & kNonFinite) && has_as_of_ && rec.time > as_of_) {
       reject(rec, event_id_of(rec), RejectReason::kAfterAsOf);
       continue;
     }
     e.has_time = (rec.flags & kHasTime) != 0;
     e.time = rec.time;
-    e.value = rec.value;
     e.type = type_names_[rec.type];
-    if (all_strings || (rec.flags & kPairs)) {
+    const bool strings = all_strings || (rec.flags & kPairs);
+    if (strings || (read_value && (rec.flags & kValue))) {
       e_has_strings = true;
       std::string_view ignored;
       const uint8_t* p = GetString(rec.blob, &ignored);
       p = GetString(p, &e.event_id);
-      p = GetString(p, &e.account_id);
-      p = GetString(p, &e.group_id);
-      p = GetString(p, &e.channel);
       pairs.clear();
-      uint64_t n_attrs, n_profile;
-      p = GetPairs(p, &pairs, &n_attrs);
-      GetPairs(p, &pairs, &n_profile);
-      e.attrs = absl::MakeConstSpan(pairs.data(), n_attrs);
-      e.profile = absl::MakeConstSpan(pairs.data() + n_attrs, n_profile);
-    } else if (e_has_strings) {
-      e.event_id = e.account_id = e.group_id = e.channel = {};
-      e.attrs = e.profile = {};
-      e_has_strings = false;
+      if (rec.flags & kExtras) {
+        p = GetString(p, &e.account_id);
+        p = GetString(p, &e.group_id);
+        p = GetString(p, &e.channel);
+        uint64_t n_attrs, n_profile;
+        p = GetPairs(p, &pairs, &n_attrs);
+        p = GetPairs(p, &pairs, &n_profile);
+        e.attrs = absl::MakeConstSpan(pairs.data(), n_attrs);
+        e.profile = absl::MakeConstSpan(pairs.data() + n_attrs, n_profile);
+      } else {
+        e.account_id = e.group_id = e.channel = {};
+        e.attrs = e.profile = {};
+      }
+      if (rec.flags & kValue) {
+        std::memcpy(&e.value, p, 8);
+      } else {
+        e.value = 0;
+      }
+    } else {
+      if (e_has_strings) {
+        e.event_id = e.account_id = e.group_id = e.channel = {};
+        e.attrs = e.profile = {};
+        e_has_strings = false;
+      }
+      // The value is not read: all that matters of it is whether it is
+      // finite (InvalidReason).
+      e.value = (rec.flags & kNonFinite) ? std::numeric_limits<double>::quiet_NaN() : 0;
     }
     if (internal::InvalidReason(e) != nullptr) {
       reject(rec, event_id_of(rec), RejectReason::kInvalid);

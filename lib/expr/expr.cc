@@ -521,6 +521,7 @@ class Compiler {
         scope_.NoteEventGroupOrChannel();
       } else if (f == "value") {
         node = std::make_unique<EventValueNode>();
+        scope_.NoteEventValue();
         type = Type::kDouble;
       } else {
         return Fail(a.pos, absl::StrCat(

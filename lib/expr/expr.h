@@ -60,6 +60,8 @@ class Scope {
   virtual int InternEventAttr(std::string_view key) = 0;
   // Called when the program reads event.group or event.channel.
   virtual void NoteEventGroupOrChannel() {}
+  // Called when the program reads event.value.
+  virtual void NoteEventValue() {}
   Allowed allowed;
 };
 

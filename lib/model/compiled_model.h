@@ -134,6 +134,9 @@ class CompiledModel {
   // Whether some condition reads event.group or event.channel (the batch
   // job passes them to the engine only then).
   bool reads_event_group_or_channel = false;
+  // Whether some condition reads event.value (the batch job reads the
+  // values it keeps aside only then).
+  bool reads_event_value = false;
 
   // Layout of a member's state.
   int num_score_slots = 0;

@@ -67,6 +67,7 @@ class ModelScope : public expr::Scope {
     return Intern(key, &m_->event_attrs, &m_->event_attr_index);
   }
   void NoteEventGroupOrChannel() override { m_->reads_event_group_or_channel = true; }
+  void NoteEventValue() override { m_->reads_event_value = true; }
 
  private:
   static int Find(const absl::flat_hash_map<std::string, int>& map,
