@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "leadscore/model.h"
 
 namespace leadscore::io {
 namespace {
@@ -60,6 +61,32 @@ TEST(JsonNumberTest, DoublesAreShortestRoundTrip) {
 TEST(JsonNumberTest, NonFiniteDoublesAreNull) {
   EXPECT_EQ(Num(std::numeric_limits<double>::infinity()), "null");
   EXPECT_EQ(Num(std::numeric_limits<double>::quiet_NaN()), "null");
+}
+
+TEST(JsonLineTest, MemberLinesQuoteIdsAndWriteNumbersAsTheirParts) {
+  // A member line is built in a buffer of its own; ids and numbers of every
+  // kind must come out as AppendJsonString and AppendJsonDouble write them.
+  auto model = Model::LoadText(R"pb(score { name: "s" })pb", "m.textproto");
+  ASSERT_TRUE(model.ok()) << model.status();
+  JsonLineWriter writer(**model);
+  const std::string ids[] = {"m1", "", "a\"b", "back\\slash", "\xc3\xa9", "x\x01",
+                             std::string(64, 'x'), std::string(65, 'y'),
+                             std::string(500, 'z') + "\n"};
+  const double values[] = {0, -0.0, 5, 12.5, 99999, 100000, 1e21, 1.0 / 3.0, -2.75e-300,
+                           std::numeric_limits<double>::infinity(),
+                           std::numeric_limits<double>::quiet_NaN()};
+  std::string got, want;
+  for (const std::string& id : ids) {
+    for (double v : values) {
+      MemberView view;
+      view.member_id = id;
+      view.scores = {v};
+      writer.AppendMemberLine(&got, view);
+      want += "{\"member_id\":" + Str(id) + ",\"stage\":null,\"stage_since\":null," +
+              "\"scores\":{\"s\":" + Num(v) + "},\"tags\":[],\"counters\":{},\"flags\":{}}\n";
+    }
+  }
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace

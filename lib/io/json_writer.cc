@@ -7,6 +7,8 @@
 #include <cmath>
 #include <vector>
 
+#include "lib/base/bytes.h"
+
 namespace leadscore::io {
 
 namespace {
@@ -143,23 +145,41 @@ void AppendUtf8(std::string* out, std::string_view s) {
   }
 }
 
-void AppendJsonDouble(std::string* out, double v) {
+namespace {
+
+// What AppendJsonDouble appends, written at p (kDoubleRoom bytes of room);
+// returns the end.
+constexpr size_t kDoubleRoom = 32;
+char* WriteJsonDouble(char* p, double v) {
   if (!std::isfinite(v)) {
-    out->append("null");
-    return;
+    std::memcpy(p, "null", 4);
+    return p + 4;
   }
-  char buf[32];
   // A whole number below 1e5 in magnitude (but -0) is written by the
   // shortest form as that integer ("15", not "1.5e+01"); from 1e5 on the
   // exponent form can be shorter ("1e+05"). The integer conversion is
   // cheaper and gives the same bytes.
   if (std::fabs(v) < 1e5 && v == std::trunc(v) && !(v == 0 && std::signbit(v))) {
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
-    out->append(buf, end - buf);
-    return;
+    return std::to_chars(p, p + kDoubleRoom, static_cast<int64_t>(v)).ptr;
   }
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, end - buf);
+  return std::to_chars(p, p + kDoubleRoom, v).ptr;
+}
+
+// Whether every byte of `s` stands for itself in a JSON string (printable
+// ASCII but '"' and '\\').
+bool IsPlain(std::string_view s) {
+  for (const char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void AppendJsonDouble(std::string* out, double v) {
+  char buf[kDoubleRoom];
+  out->append(buf, WriteJsonDouble(buf, v) - buf);
 }
 
 void AppendJsonInt(std::string* out, int64_t v) {
@@ -191,7 +211,7 @@ class LineBuf {
         return;
       }
     }
-    std::memcpy(buf_ + n_, s.data(), s.size());
+    CopyBytes(buf_ + n_, s.data(), s.size());
     n_ += s.size();
   }
   void PutChar(char c) {
@@ -204,11 +224,19 @@ class LineBuf {
   }
   // As AppendJsonDouble.
   void PutDouble(double v) {
-    Flush();
-    AppendJsonDouble(out_, v);
+    Room(kDoubleRoom);
+    n_ = static_cast<size_t>(WriteJsonDouble(buf_ + n_, v) - buf_);
   }
-  // As AppendJsonString.
+  // As AppendJsonString (in the buffer when it is short and plain).
   void PutString(std::string_view s) {
+    if (s.size() <= 64 && IsPlain(s)) {
+      Room(s.size() + 2);
+      buf_[n_++] = '"';
+      CopyBytes(buf_ + n_, s.data(), s.size());
+      n_ += s.size();
+      buf_[n_++] = '"';
+      return;
+    }
     Flush();
     AppendJsonString(out_, s);
   }
