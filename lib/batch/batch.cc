@@ -938,8 +938,6 @@ class BatchJob::Impl {
   // members, in id order.
   template <typename Fn>
   void ForEachMember(size_t b, BucketGrouper* grouper, Fn fn);
-  // Gives the records (and strings) of bucket `b` back to the pool.
-  void ReleaseBucket(size_t b);
   void SumStats(const std::vector<StoreStats>& stats, BatchSummary* summary);
   // Scores one member; changes go to `sink`. The member read at the as-of
   // time goes to `members_text` or, when `visitor` is set, to the visitor.
@@ -1383,13 +1381,6 @@ void BatchJob::Impl::ForEachMember(size_t b, BucketGrouper* grouper, Fn fn) {
   }
 }
 
-void BatchJob::Impl::ReleaseBucket(size_t b) {
-  for (ThreadStore& s : stores_) {
-    s.recs[b].Release();
-    s.strings[b].Release();
-  }
-}
-
 void BatchJob::Impl::ScoreMember(const MemberSpan& m, Scorer* scorer,
                                  ChangeSink* sink, ScoreVisitor* visitor,
                                  std::string* members_text, StoreStats* stats) {
@@ -1563,7 +1554,7 @@ void BatchJob::Impl::Prepare(BatchSummary* summary, PhaseTimer* timer) {
   Rebucket();
   timer->Mark("buckets");
 
-  // What the stores hold now (the scoring gives it back bucket by bucket).
+  // What the stores hold (for memory_use()).
   held_ = MemoryUse();
   for (size_t b = 0; b < buckets_.size(); ++b) {
     held_.events += static_cast<int64_t>(BucketRows(b));
@@ -1600,7 +1591,7 @@ absl::Status BatchJob::Impl::Visit(const std::vector<ScoreVisitor*>& visitors,
   const size_t num_buckets = buckets_.size();
   std::vector<StoreStats> stats(visitors.size());
   // Every thread takes the next bucket: each visitor sees its members in
-  // member_id order. (Buckets are kept: a visitor may hold on to ids.)
+  // member_id order.
   std::atomic<size_t> next{0};
   ParallelFor(options_.threads, options_.threads, [&](int t, int) {
     Scorer scorer(cm, *model_);
@@ -1631,7 +1622,11 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
     members_out->write(header.data(), header.size());
   }
 
-  // Group and score the buckets on every thread; write them in order.
+  // Group and score the buckets on every thread; write them in order. A
+  // bucket's records and strings are not given back once it is scored: the
+  // resident memory peaked when the log was read, and giving blocks to the
+  // system one by one (a madvise call per 64 KB, 1,200 on 2M rows) cost
+  // more than unmapping the pool whole at the end.
   const size_t num_buckets = buckets_.size();
   const int threads =
       static_cast<int>(std::min<size_t>(options_.threads, std::max<size_t>(num_buckets, 1)));
@@ -1651,7 +1646,6 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
       ScoreMember(m, scorer, sink, nullptr, &slot->members, st);
       rows += m.count;
     });
-    ReleaseBucket(b);
     if (options_.progress != nullptr) options_.progress->AddScored(rows);
   };
   auto write_slot = [&](Slot* slot) {

@@ -421,7 +421,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
   if (tracer_ != nullptr) tracer_->OnTimePassed(*s, tau);
 
   // Step 3: profile updates, then fit.
-  if (ApplyProfile(s, e)) RecomputeFit(s);
+  if (!e.profile.empty() && ApplyProfile(s, e)) RecomputeFit(s);
 
   // Step 4: counters, event rules, event tags, one event transition.
   MemberContext ctx(m_, *s, tau);
