@@ -582,10 +582,6 @@ void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
   uint64_t changed = s->dirty | kAlwaysBit;
   const bool time_passed = t > s->eval_time && t >= s->ref_time;
   DecayTo(s, t);
-  MemberContext ctx(m_, *s, t);
-  Change c;
-  c.member_id = s->id;
-  c.time = t;
   // What may have changed since the last evaluation (`dirty`), and what
   // changes in this one after a state tag is evaluated (`later`: the next
   // evaluation's `dirty`).
@@ -594,64 +590,97 @@ void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
   uint64_t later = 0;
 
   // Event tags whose TTL has passed.
+  if (!m_.ttl_tags.empty()) dirty |= ExpireTags(s, t, sink);
+  // State tags, in model order. One whose inputs cannot have changed since
+  // it was last evaluated keeps its value.
+  if (!m_.state_tags.empty()) {
+    MemberContext ctx(m_, *s, t);
+    for (size_t k = 0; k < m_.state_tags.size(); ++k) {
+      if ((state_tag_deps_[k] & dirty) == 0) continue;
+      const int i = m_.state_tags[k];
+      // Only time has moved its inputs, and it cannot have moved its value.
+      if (time_passed && (state_tag_deps_[k] & changed) == 0 &&
+          TimeGuardHolds(time_guards_[k], *s, s->tags[i] != 0)) {
+        continue;
+      }
+      uint8_t holds = m_.tags[i].when->EvalBool(ctx) ? 1 : 0;
+      if (holds == s->tags[i]) continue;
+      s->tags[i] = holds;
+      dirty |= kTagsBit;
+      changed |= kTagsBit;
+      later |= kTagsBit;
+      Change c;
+      c.member_id = s->id;
+      c.time = t;
+      c.kind = holds ? ChangeKind::kTagAdded : ChangeKind::kTagRemoved;
+      c.tag = i;
+      Emit(sink, c);
+    }
+  }
+  // Lifecycle: first eligible transition fires, repeat from the new stage.
+  if (s->stage >= 0 && !m_.when_transitions.empty()) later |= RunTransitions(s, t, sink);
+  // Flags: re-arm, then raise.
+  if (!m_.flags.empty()) EvaluateFlags(s, t, sink, stats);
+  // Flags are read by no condition.
+  s->dirty = later;
+  s->eval_time = t;
+}
+
+uint64_t Engine::ExpireTags(MemberState* s, int64_t t, ChangeSink* sink) const {
+  uint64_t dirty = 0;
   for (int i : m_.ttl_tags) {
     const TagDef& td = m_.tags[i];
     if (s->tags[i] && Age(t, s->tag_last_set[td.ttl_slot]) >= td.ttl_ms) {
       s->tags[i] = 0;
       dirty |= kTagsBit;
+      Change c;
+      c.member_id = s->id;
+      c.time = t;
       c.kind = ChangeKind::kTagRemoved;
       c.tag = i;
       Emit(sink, c);
     }
   }
-  // State tags, in model order. One whose inputs cannot have changed since
-  // it was last evaluated keeps its value.
-  for (size_t k = 0; k < m_.state_tags.size(); ++k) {
-    if ((state_tag_deps_[k] & dirty) == 0) continue;
-    const int i = m_.state_tags[k];
-    // Only time has moved its inputs, and it cannot have moved its value.
-    if (time_passed && (state_tag_deps_[k] & changed) == 0 &&
-        TimeGuardHolds(time_guards_[k], *s, s->tags[i] != 0)) {
-      continue;
+  return dirty;
+}
+
+uint64_t Engine::RunTransitions(MemberState* s, int64_t t, ChangeSink* sink) {
+  MemberContext ctx(m_, *s, t);
+  Change c;
+  c.member_id = s->id;
+  c.time = t;
+  uint64_t later = 0;
+  std::fill(visited_.begin(), visited_.end(), 0);
+  visited_[s->stage] = 1;
+  bool fired = true;
+  while (fired) {
+    fired = false;
+    for (int ti : m_.when_transitions) {
+      const TransitionDef& tr = m_.transitions[ti];
+      if (!tr.FromHolds(s->stage) || visited_[tr.to]) continue;
+      if (!tr.when->EvalBool(ctx)) continue;
+      c.kind = ChangeKind::kStageChanged;
+      c.from_stage = s->stage;
+      c.to_stage = tr.to;
+      c.transition = ti;
+      s->stage = tr.to;
+      s->stage_since = t;
+      later |= kStageBit | kTimeBit;
+      visited_[tr.to] = 1;
+      Emit(sink, c);
+      fired = true;
+      break;
     }
-    uint8_t holds = m_.tags[i].when->EvalBool(ctx) ? 1 : 0;
-    if (holds == s->tags[i]) continue;
-    s->tags[i] = holds;
-    dirty |= kTagsBit;
-    changed |= kTagsBit;
-    later |= kTagsBit;
-    c.kind = holds ? ChangeKind::kTagAdded : ChangeKind::kTagRemoved;
-    c.tag = i;
-    Emit(sink, c);
   }
-  c.tag = -1;
-  // Lifecycle: first eligible transition fires, repeat from the new stage.
-  if (s->stage >= 0 && !m_.when_transitions.empty()) {
-    std::fill(visited_.begin(), visited_.end(), 0);
-    visited_[s->stage] = 1;
-    bool fired = true;
-    while (fired) {
-      fired = false;
-      for (int ti : m_.when_transitions) {
-        const TransitionDef& tr = m_.transitions[ti];
-        if (!tr.FromHolds(s->stage) || visited_[tr.to]) continue;
-        if (!tr.when->EvalBool(ctx)) continue;
-        c.kind = ChangeKind::kStageChanged;
-        c.from_stage = s->stage;
-        c.to_stage = tr.to;
-        c.transition = ti;
-        s->stage = tr.to;
-        s->stage_since = t;
-        later |= kStageBit | kTimeBit;
-        visited_[tr.to] = 1;
-        Emit(sink, c);
-        fired = true;
-        break;
-      }
-    }
-    c.from_stage = c.to_stage = c.transition = -1;
-  }
-  // Flags: re-arm, then raise.
+  return later;
+}
+
+void Engine::EvaluateFlags(MemberState* s, int64_t t, ChangeSink* sink,
+                           StoreStats* stats) {
+  MemberContext ctx(m_, *s, t);
+  Change c;
+  c.member_id = s->id;
+  c.time = t;
   for (size_t f = 0; f < m_.flags.size(); ++f) {
     const FlagDef& fd = m_.flags[f];
     FlagState& fs = s->flags[f];
@@ -718,9 +747,6 @@ void Engine::Evaluate(MemberState* s, int64_t t, ChangeSink* sink,
     c.scores = {};
     c.reasons = {};
   }
-  // Flags are read by no condition.
-  s->dirty = later;
-  s->eval_time = t;
 }
 
 MemberView Engine::Read(const MemberState& s, int64_t t) const {

@@ -103,6 +103,14 @@ class Engine {
 
  private:
   void Evaluate(MemberState* s, int64_t t, ChangeSink* sink, StoreStats* stats);
+  // The parts of an evaluation that most models and events do not reach,
+  // out of line: expired event tags (returns dirty bits), transitions
+  // (returns the next evaluation's dirty bits), flags.
+  uint64_t ExpireTags(MemberState* s, int64_t t, ChangeSink* sink) const;
+  __attribute__((noinline)) uint64_t RunTransitions(MemberState* s, int64_t t,
+                                                    ChangeSink* sink);
+  __attribute__((noinline)) void EvaluateFlags(MemberState* s, int64_t t, ChangeSink* sink,
+                                               StoreStats* stats);
   void DecayTo(MemberState* s, int64_t t);
   void Init(MemberState* s, std::string_view member_id, const Event& first) const;
   // The dependency bits (MemberState::dirty) of what a program reads,
