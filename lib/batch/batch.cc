@@ -121,11 +121,25 @@ class BlockPool {
     }
   }
   int64_t mapped_bytes() const { return static_cast<int64_t>(mapped_.size() * kSlab); }
-  // From now on free blocks are not given back to the system (the pool is
-  // about to be unmapped).
-  void KeepFreeBlocks() {
+  // Gives every slab's memory back to the system on up to `threads`
+  // threads at once (the pages are freed by the caller's threads in
+  // parallel, where munmap alone would free them one slab at a time under
+  // the address space lock). Only when nothing uses the pool any more.
+  void ReleaseAll(int threads) {
     std::lock_guard<std::mutex> lock(mu_);
     give_back_ = false;
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < mapped_.size();) {
+        madvise(mapped_[i], kSlab, MADV_DONTNEED);
+      }
+    };
+    std::vector<std::thread> helpers;
+    for (int t = 1; t < threads && static_cast<size_t>(t) < mapped_.size(); ++t) {
+      helpers.emplace_back(work);
+    }
+    work();
+    for (std::thread& t : helpers) t.join();
   }
 
  private:
@@ -881,8 +895,9 @@ class BatchJob::Impl {
     reads_event_value_ = model_->compiled().reads_event_value;
   }
   // The pool is unmapped right after the stores give their blocks back:
-  // giving them to the system one by one first is wasted work.
-  ~Impl() { pool_.KeepFreeBlocks(); }
+  // giving them to the system one by one first is wasted work; freeing its
+  // pages on every thread first is not (a third of the time to exit).
+  ~Impl() { pool_.ReleaseAll(options_.threads); }
 
   struct FileInfo {
     std::string name;
