@@ -647,6 +647,47 @@ TEST(BatchTest, LaterFilesMayHoldIdsTheFirstFilesSampleDidNotSee) {
   }
 }
 
+TEST(BatchTest, PlainRowsMatchAStoreFedRowByRow) {
+  // A log without attr or profile columns: most rows take the reader's
+  // plain path (CsvFile::ReadPlain, PartBuilder::AddPlain), the others the
+  // general one; the outputs must be the store's.
+  const std::string model =
+      ReadFile(std::string(LEADSCORE_SOURCE_DIR) + "/examples/models/community.textproto");
+  std::mt19937_64 rng(21);
+  const char* types[] = {"group.join", "content.read", "course.attend", "message.post",
+                         "event.attend", "demo.request", "product.register"};
+  std::string log = "event_id,member_id,time,type,value,channel,group_id\n";
+  for (int i = 0; i < 3000; ++i) {
+    std::string value = rng() % 3 == 0 ? std::to_string(rng() % 60) : "";
+    if (rng() % 50 == 0) value = "2.5";
+    if (rng() % 200 == 0) value = "nan";
+    std::string time = std::to_string(1704067200000 + static_cast<int64_t>(rng() % (90ull * 86400000)));
+    if (rng() % 100 == 0) time = "2024-02-01T00:00:00Z";
+    std::string line = "e" + std::to_string(rng() % 3000) + ",m" + std::to_string(rng() % 150) +
+                       "," + time + "," + types[rng() % 7] + "," + value + "," +
+                       (rng() % 4 == 0 ? "wechat" : "") + "," + (rng() % 5 == 0 ? "g1" : "");
+    if (rng() % 150 == 0) line = "\"q\"" + line.substr(line.find(','));
+    log += line + "\n";
+  }
+  const Output want = ScoreWithStore(log, BatchOptions(), model);
+  ASSERT_GT(want.summary.stats.members, 100);
+  for (int threads : {1, 2}) {
+    for (size_t part_bytes : {size_t{4} << 20, size_t{997}}) {
+      BatchOptions o;
+      o.threads = threads;
+      o.part_bytes = part_bytes;
+      o.bucket_rows = 37;
+      auto m = LoadModel(model);
+      BatchJob job(m, o);
+      std::ostringstream diag, members, changes;
+      ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
+      ASSERT_TRUE(job.Score(&members, &changes).ok());
+      EXPECT_EQ(members.str(), want.members) << threads << " threads, parts of " << part_bytes;
+      EXPECT_EQ(changes.str(), want.changes) << threads << " threads, parts of " << part_bytes;
+    }
+  }
+}
+
 TEST(BatchTest, BadRowMessagesAreInLogOrderWhateverTheParts) {
   const std::string log = MessierLog(50, 2000, 3);
   std::string want;

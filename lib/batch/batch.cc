@@ -296,7 +296,7 @@ inline size_t VarintSize(uint64_t v) {
   return n;
 }
 
-inline uint8_t* PutVarint(uint8_t* p, uint64_t v) {
+LEADSCORE_ALWAYS_INLINE uint8_t* PutVarint(uint8_t* p, uint64_t v) {
   while (v >= 0x80) {
     *p++ = static_cast<uint8_t>(v | 0x80);
     v >>= 7;
@@ -305,7 +305,7 @@ inline uint8_t* PutVarint(uint8_t* p, uint64_t v) {
   return p;
 }
 
-inline uint8_t* PutString(uint8_t* p, std::string_view s) {
+LEADSCORE_ALWAYS_INLINE uint8_t* PutString(uint8_t* p, std::string_view s) {
   p = PutVarint(p, s.size());
   CopyBytes(p, s.data(), s.size());
   return p + s.size();
@@ -525,6 +525,47 @@ class PartBuilder final : public io::JsonlSink {
       if (!part_->has_max_time || e.time > part_->max_time) part_->max_time = e.time;
       part_->has_max_time = true;
     }
+    if (progress_ != nullptr && ++unreported_ == 65536) Flush();
+  }
+
+  // A plain row (lib/io/raw_event.h): what Add does with it, without the
+  // RawEvent and the pairs.
+  void AddPlain(const io::PlainRow& r) override {
+    EventRec rec;
+    rec.time = r.time;
+    rec.id_hash = StableHash(r.event_id);
+    rec.flags = kHasTime;
+    rec.type = TypeId(r.type);
+    const bool extras = !r.account_id.empty() || !r.group_id.empty() || !r.channel.empty();
+    if (extras) rec.flags |= kExtras;
+    uint64_t value_bits;
+    std::memcpy(&value_bits, &r.value, 8);
+    if (value_bits != 0) rec.flags |= kValue;
+    size_t size = VarintSize(r.member_id.size()) + r.member_id.size() +
+                  VarintSize(r.event_id.size()) + r.event_id.size();
+    if (extras) {
+      size += VarintSize(r.account_id.size()) + r.account_id.size() +
+              VarintSize(r.group_id.size()) + r.group_id.size() +
+              VarintSize(r.channel.size()) + r.channel.size() + 2;
+    }
+    if (value_bits != 0) size += 8;
+    const uint32_t bucket = buckets_->Of(r.member_id);
+    uint8_t* blob = store_->strings[bucket].Alloc(size);
+    uint8_t* p = PutString(blob, r.member_id);
+    p = PutString(p, r.event_id);
+    if (extras) {
+      p = PutString(p, r.account_id);
+      p = PutString(p, r.group_id);
+      p = PutString(p, r.channel);
+      *p++ = 0;  // no attrs
+      *p++ = 0;  // no profile
+    }
+    if (value_bits != 0) std::memcpy(p, &value_bits, 8);
+    rec.blob = blob;
+    store_->recs[bucket].push_back(rec);
+    ++part_->rows;
+    if (!part_->has_max_time || r.time > part_->max_time) part_->max_time = r.time;
+    part_->has_max_time = true;
     if (progress_ != nullptr && ++unreported_ == 65536) Flush();
   }
 

@@ -406,6 +406,8 @@ absl::Status CsvFile::Open(std::string_view data, std::string_view name,
       case Kind::kProfile: layout_.profile.push_back(c); break;
     }
   }
+  plain_ = layout_.attrs.empty() && layout_.profile.empty() && !columns_.empty() &&
+           columns_.size() <= kMaxPlainColumns;
   return absl::OkStatus();
 }
 
@@ -428,12 +430,24 @@ inline bool Digits8(const char* p, uint64_t* out) {
   return true;
 }
 
+constexpr uint64_t kPow10[] = {1,       10,       100,       1000,      10000,
+                               100000,  1000000,  10000000,  100000000};
+
 // Whole milliseconds with 1 to 18 digits (no sign): the common case, as
 // MapCsvCells' fast path reads it.
 inline bool FastMillis(std::string_view cell, int64_t* out) {
   const size_t n = cell.size();
   if (n == 0 || n > 18) return false;
   const char* p = cell.data();
+  if (n > 8 && n <= 16) {
+    // Two windows of 8 digits that overlap: the first 8, and the last 8 of
+    // which the last n - 8 are new (13 digits, a time in ms: one multiply).
+    uint64_t hi, lo;
+    if (!Digits8(p, &hi) || !Digits8(p + n - 8, &lo)) return false;
+    const uint64_t scale = kPow10[n - 8];
+    *out = static_cast<int64_t>(hi * scale + lo % scale);
+    return true;
+  }
   uint64_t v = 0;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -447,6 +461,20 @@ inline bool FastMillis(std::string_view cell, int64_t* out) {
     v = v * 10 + d;
   }
   *out = static_cast<int64_t>(v);
+  return true;
+}
+
+// A value cell of up to 15 digits: a whole number that a double holds
+// exactly (the value ParseValueText gives, without its call).
+inline bool FastWholeValue(std::string_view v, double* out) {
+  if (v.size() > 15) return false;
+  uint64_t digits = 0;
+  for (const char ch : v) {
+    const unsigned d = static_cast<unsigned char>(ch) - '0';
+    if (d > 9) return false;
+    digits = digits * 10 + d;
+  }
+  *out = static_cast<double>(digits);
   return true;
 }
 
@@ -464,19 +492,8 @@ bool CsvFile::MapCells(const std::string_view* cells, RawEvent* r) const {
   }
   double value = 0;
   if (l.value >= 0 && !cells[l.value].empty()) {
-    // Up to 15 digits are a whole number that a double holds exactly: the
-    // value ParseValueText gives, without its call.
-    const std::string_view v = cells[l.value];
-    uint64_t digits = 0;
-    bool whole = v.size() <= 15;
-    for (size_t i = 0; whole && i < v.size(); ++i) {
-      const unsigned d = static_cast<unsigned char>(v[i]) - '0';
-      whole = d <= 9;
-      digits = digits * 10 + d;
-    }
-    if (whole) {
-      value = static_cast<double>(digits);
-    } else if (!ParseValueText(v, &value)) {
+    if (!FastWholeValue(cells[l.value], &value) &&
+        !ParseValueText(cells[l.value], &value)) {
       return false;
     }
   }
@@ -503,6 +520,70 @@ bool CsvFile::MapCells(const std::string_view* cells, RawEvent* r) const {
   return true;
 }
 
+size_t CsvFile::ReadPlain(size_t p, PlainRow* row) const {
+  const char* d = data_.data();
+  const char* q = d + p;
+  const char* end = d + data_.size();
+  const size_t ncols = columns_.size();
+  const char* begins[kMaxPlainColumns];
+  const char* ends[kMaxPlainColumns];
+  const char* c = q;  // the cell being read
+  size_t n = 0;       // cells ended by a comma
+  const char* lf = nullptr;
+#if defined(__SSE2__)
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i cr = _mm_set1_epi8('\r');
+  while (end - q >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    const unsigned nl_mask =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)));
+    const unsigned odd_mask = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, cr))));
+    unsigned c_mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)));
+    const unsigned before = nl_mask != 0 ? (1u << __builtin_ctz(nl_mask)) - 1 : 0xffffu;
+    if ((odd_mask & before) != 0) return 0;
+    c_mask &= before;
+    while (c_mask != 0) {
+      if (n + 1 >= ncols) return 0;  // more cells than columns
+      const char* at = q + __builtin_ctz(c_mask);
+      begins[n] = c;
+      ends[n] = at;
+      ++n;
+      c = at + 1;
+      c_mask &= c_mask - 1;
+    }
+    if (nl_mask != 0) {
+      lf = q + __builtin_ctz(nl_mask);
+      break;
+    }
+    q += 16;
+  }
+#endif
+  // (Near the end of the input, and without SSE2, the general path reads.)
+  if (lf == nullptr || n + 1 != ncols) return 0;
+  begins[n] = c;
+  ends[n] = lf;
+  auto cell = [&](int col) {
+    return col < 0 ? std::string_view()
+                   : std::string_view(begins[col], static_cast<size_t>(ends[col] - begins[col]));
+  };
+  const Layout& l = layout_;
+  row->member_id = cell(l.member_id);
+  if (row->member_id.empty()) return 0;  // a bad row
+  if (!FastMillis(cell(l.time), &row->time)) return 0;
+  const std::string_view value = cell(l.value);
+  row->value = 0;
+  if (!value.empty() && !FastWholeValue(value, &row->value)) return 0;
+  row->event_id = cell(l.event_id);
+  row->type = cell(l.type);
+  row->account_id = cell(l.account_id);
+  row->group_id = cell(l.group_id);
+  row->channel = cell(l.channel);
+  return static_cast<size_t>(lf - d) + 1;
+}
+
 size_t CsvFile::ParseRange(size_t begin, size_t limit, RawEventSink* sink,
                            int64_t* newlines) const {
   CsvScanner scanner(data_);
@@ -511,7 +592,19 @@ size_t CsvFile::ParseRange(size_t begin, size_t limit, RawEventSink* sink,
   int64_t error_line = -1;
   size_t p = begin;
   int64_t nl = 0;
+  PlainRow row;
   while (scanner.SkipEmptyLines(&p, limit, &nl)) {
+    if (plain_) {
+      const size_t next = ReadPlain(p, &row);
+      if (next != 0) {
+        row.line = nl;
+        row.offset = static_cast<int64_t>(p);
+        sink->AddPlain(row);
+        p = next;
+        ++nl;
+        continue;
+      }
+    }
     ev.Clear();
     ev.line = nl;
     ev.offset = static_cast<int64_t>(p);

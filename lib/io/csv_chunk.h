@@ -101,6 +101,13 @@ class CsvFile {
   // (as MapCsvCells would); false, with `out` untouched, when it takes the
   // general MapCsvCells (a time or value not in the common forms).
   bool MapCells(const std::string_view* cells, RawEvent* out) const;
+  // The line at `p` as a plain row (PlainRow: what the general path would
+  // read from it, for a good record without attrs or profile), when it is
+  // one: no quote and no CR before its LF, as many cells as columns, a
+  // member_id, a time of whole milliseconds and a value that is empty or a
+  // whole number of up to 15 digits. Returns the position after its LF, or
+  // 0 (`row` partly written) when the general path must read it.
+  size_t ReadPlain(size_t p, PlainRow* row) const;
 
   std::string_view data_;
   std::vector<CsvColumn> columns_;
@@ -112,6 +119,9 @@ class CsvFile {
     std::vector<int> attrs, profile;
   };
   Layout layout_;
+  // Rows may take ReadPlain: the file has no attr or profile column kept.
+  bool plain_ = false;
+  static constexpr size_t kMaxPlainColumns = 16;
   size_t data_begin_ = 0;
   int64_t data_begin_line_ = 1;
 };

@@ -304,6 +304,22 @@ std::string ShowCell(std::string_view cell) {
   return out;
 }
 
+void RawEventSink::AddPlain(const PlainRow& row) {
+  RawEvent e;
+  e.line = row.line;
+  e.offset = row.offset;
+  e.event_id = row.event_id;
+  e.member_id = row.member_id;
+  e.has_time = true;
+  e.time = row.time;
+  e.type = row.type;
+  e.account_id = row.account_id;
+  e.group_id = row.group_id;
+  e.channel = row.channel;
+  e.value = row.value;
+  Add(e);
+}
+
 bool ParseValueText(std::string_view text, double* out) {
   if (text.empty()) return false;
   const char* b = text.data();

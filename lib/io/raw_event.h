@@ -56,10 +56,23 @@ struct RawEvent {
 // Stands for a line number in RawEvent::error (see error_line).
 inline constexpr char kLineMark[] = "\x01LINE\x01";
 
+// A record of the common shape, read without a RawEvent (the CSV reader's
+// fast path, csv_chunk.h): it is good (no error), has a time, no attrs and
+// no profile; `value` is finite. Views valid only during the call.
+struct PlainRow {
+  int64_t line = 0;    // as RawEvent::line
+  int64_t offset = 0;  // as RawEvent::offset
+  std::string_view event_id, member_id, type, account_id, group_id, channel;
+  int64_t time = 0;
+  double value = 0;
+};
+
 class RawEventSink {
  public:
   virtual ~RawEventSink() = default;
   virtual void Add(const RawEvent& e) = 0;
+  // A plain record; by default it is given to Add as the RawEvent it is.
+  virtual void AddPlain(const PlainRow& row);
 };
 
 // A value cell or field as CSV writes it: a decimal number in any form
