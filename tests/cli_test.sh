@@ -107,6 +107,30 @@ run score --model "$MODEL" --events log.csv --members-out no/such/dir/m.jsonl --
 check "unwritable output exits 1" test "$rc" -eq 1
 check "unwritable output is named" has "$err" "no/such/dir/m.jsonl"
 
+# --- outputs appear whole ------------------------------------------------------
+# A run writes each output beside it and renames it into place: a rerun
+# replaces the files, and leaves no temporary or earlier copy behind.
+mkdir -p outdir
+printf 'stale\n' >outdir/m.jsonl
+printf 'stale\n' >outdir/c.jsonl
+run score --model "$MODEL" --events log.csv --members-out outdir/m.jsonl --changes-out outdir/c.jsonl
+check "score over earlier outputs exits 0" test "$rc" -eq 0
+check "earlier members file replaced" cmp -s outdir/m.jsonl m.jsonl
+check "earlier changes file replaced" cmp -s outdir/c.jsonl c.jsonl
+check "no temporary or earlier copy left" test "$(ls outdir | wc -l)" -eq 2
+# A failed run (here --strict) leaves the earlier outputs as they were.
+run score --model "$MODEL" --events log.csv --members-out outdir/m.jsonl --changes-out outdir/c.jsonl --strict
+check "a failed run keeps the earlier members file" cmp -s outdir/m.jsonl m.jsonl
+check "a failed run leaves nothing else" test "$(ls outdir | wc -l)" -eq 2
+# A symbolic link is written through; /dev/null can take an output.
+ln -s m.jsonl outdir/link.jsonl
+run score --model "$MODEL" --events log.csv --members-out outdir/link.jsonl --changes-out /dev/null \
+  --as-of 2024-03-01T11:30:00Z
+check "score to a link and /dev/null exits 0" test "$rc" -eq 0
+check "a link stays a link" test -L outdir/link.jsonl
+check "the link's file has the new members" cmp -s outdir/m.jsonl m2.jsonl
+check "/dev/null is still a device" test -c /dev/null
+
 # --- gen, threads, summary ---------------------------------------------------
 run gen --members 300 --events 6000 --seed 7 --out g1.csv
 check "gen exits 0" test "$rc" -eq 0

@@ -22,6 +22,7 @@
 #include "lib/io/time_parse.h"
 #include "tools/cli.h"
 #include "tools/log_args.h"
+#include "tools/output_file.h"
 
 namespace leadscore::cli {
 
@@ -119,32 +120,37 @@ int RunScore(const std::vector<std::string>& words) {
   LogRun run(*model, log);
   if (int code = run.Read("score"); code != kExitOk) return code;
   batch::BatchJob& job = run.job();
-  std::ofstream members(members_path, std::ios::binary | std::ios::trunc);
-  if (!members) {
+  // Each output is written beside its path and put there whole at the end
+  // (tools/output_file.h); the earlier one is removed meanwhile.
+  std::unique_ptr<OutputFile> members = OutputFile::Open(members_path);
+  if (members == nullptr) {
     run.StopProgress();
     std::cerr << "leadscore score: cannot write " << members_path << ": "
               << std::strerror(errno) << "\n";
     return kExitError;
   }
-  std::ofstream changes(changes_path, std::ios::binary | std::ios::trunc);
-  if (!changes) {
+  std::unique_ptr<OutputFile> changes = OutputFile::Open(changes_path);
+  if (changes == nullptr) {
     run.StopProgress();
     std::cerr << "leadscore score: cannot write " << changes_path << ": "
               << std::strerror(errno) << "\n";
     return kExitError;
   }
-  absl::Status s = job.Score(&members, &changes);
+  absl::Status s = job.Score(&members->stream(), &changes->stream());
   run.StopProgress();
   if (!s.ok()) {
     std::cerr << "leadscore score: " << s.message() << " (" << members_path
               << ", " << changes_path << ")\n";
     return kExitError;
   }
-  members.close();
-  changes.close();
-  if (!members || !changes) {
-    std::cerr << "leadscore score: writing " << members_path << " or "
-              << changes_path << " failed\n";
+  if (!members->Commit()) {
+    std::cerr << "leadscore score: writing " << members_path
+              << " failed: " << std::strerror(errno) << "\n";
+    return kExitError;
+  }
+  if (!changes->Commit()) {
+    std::cerr << "leadscore score: writing " << changes_path
+              << " failed: " << std::strerror(errno) << "\n";
     return kExitError;
   }
   std::cerr << "leadscore score: " << job.SummaryText() << "\n";
