@@ -1426,8 +1426,10 @@ void BatchJob::Impl::ForEachMember(size_t b, BucketGrouper* grouper, Fn fn) {
   const std::vector<MemberSpan>& spans = grouper->spans();
   for (size_t i = 0; i < spans.size(); ++i) {
     // The strings a record will need are fetched a few records ahead in
-    // ScoreMember; here the next member's first records.
+    // ScoreMember; here the next member's first records, and the id of the
+    // member after it (in the blob of its first record, read long ago).
     if (i + 1 < spans.size()) __builtin_prefetch(spans[i + 1].recs);
+    if (i + 2 < spans.size()) __builtin_prefetch(spans[i + 2].id.data());
     fn(spans[i]);
   }
   members_.fetch_add(static_cast<int64_t>(spans.size()), std::memory_order_relaxed);
