@@ -253,11 +253,18 @@ class BlockList {
   // Calls fn(value) for values [begin, end), in order.
   template <typename Fn>
   void ForRange(size_t begin, size_t end, Fn fn) const {
+    ForRuns(begin, end, [&](const T* v, size_t n) {
+      for (size_t i = 0; i < n; ++i) fn(v[i]);
+    });
+  }
+  // Calls fn(values, n) for the runs of values [begin, end) that are side by
+  // side (one per block), in order.
+  template <typename Fn>
+  void ForRuns(size_t begin, size_t end, Fn fn) const {
     while (begin < end) {
       const size_t off = begin % kPerBlock;
       const size_t n = std::min(end - begin, kPerBlock - off);
-      const T* v = reinterpret_cast<const T*>(blocks_[begin / kPerBlock]) + off;
-      for (size_t i = 0; i < n; ++i) fn(v[i]);
+      fn(reinterpret_cast<const T*>(blocks_[begin / kPerBlock]) + off, n);
       begin += n;
     }
   }
@@ -777,22 +784,30 @@ class BucketGrouper {
     mask_ = cap - 1;
     members_.clear();
     counts_.clear();
-    recs_.clear();
-    recs_.reserve(rows);
+    runs_.clear();
+    if (member_of_cap_ < rows) {
+      member_of_cap_ = rows + rows / 4;
+      member_of_.reset(new uint32_t[member_of_cap_]);
+    }
     pending_ = 0;
   }
 
+  // The bucket's records, in order, a run of them side by side at a time.
   // The ids are hashed a few records ahead, so that their table slots can
   // be asked for before they are needed.
-  void Add(const EventRec& rec) {
-    std::string_view id;
-    GetString(rec.blob, &id);
-    const uint64_t hash = StableHash(id);
-    __builtin_prefetch(&slots_[hash & mask_]);
-    Pending& p = ring_[pending_ % kAhead];
-    if (pending_ >= kAhead) Intern(p);
-    p = Pending{&rec, id, hash};
-    ++pending_;
+  void AddRun(const EventRec* recs, size_t n) {
+    runs_.push_back(Run{recs, n});
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view id;
+      GetString(recs[i].blob, &id);
+      const uint64_t hash = StableHash(id);
+      __builtin_prefetch(&slots_[hash & mask_]);
+      Pending& p = ring_[pending_ % kAhead];
+      if (pending_ >= kAhead) Intern(p);
+      if (pending_ == member_of_cap_) GrowMemberOf();
+      p = Pending{pending_, id, hash};
+      ++pending_;
+    }
   }
 
   // Steps 2 and 3; then spans() lists the members in id order.
@@ -800,17 +815,18 @@ class BucketGrouper {
     for (size_t k = pending_ < kAhead ? 0 : pending_ - kAhead; k < pending_; ++k) {
       Intern(ring_[k % kAhead]);
     }
+    const size_t rows = pending_;
     pending_ = 0;
     const size_t n = members_.size();
-    if (n > 0) rows_per_member_ = std::max<size_t>(1, recs_.size() / n);
+    if (n > 0) rows_per_member_ = std::max<size_t>(1, rows / n);
     order_.resize(n);
     for (uint32_t m = 0; m < n; ++m) order_[m] = ByPrefix{members_[m].prefix, m};
     std::sort(order_.begin(), order_.end(), [&](const ByPrefix& a, const ByPrefix& b) {
       if (a.prefix != b.prefix) return a.prefix < b.prefix;
       return members_[a.m].id < members_[b.m].id;
     });
-    if (placed_cap_ < recs_.size()) {
-      placed_cap_ = recs_.size() + recs_.size() / 4;
+    if (placed_cap_ < rows) {
+      placed_cap_ = rows + rows / 4;
       placed_.reset(new EventRec[placed_cap_]);
     }
     spans_.resize(n);
@@ -825,7 +841,10 @@ class BucketGrouper {
       counts_[m] = at;
       at += count;
     }
-    for (const Rec& x : recs_) placed_[counts_[x.member]++] = *x.rec;
+    const uint32_t* member_of = member_of_.get();
+    for (const Run& run : runs_) {
+      for (size_t i = 0; i < run.n; ++i) placed_[counts_[*member_of++]++] = run.recs[i];
+    }
     if (order == Order::kTime) {
       for (const MemberSpan& s : spans_) SortForApply(s.recs, s.count);
     }
@@ -834,7 +853,7 @@ class BucketGrouper {
   const std::vector<MemberSpan>& spans() const { return spans_; }
   size_t bytes() const {
     return slots_.capacity() * sizeof(Slot) + members_.capacity() * sizeof(Member) +
-           counts_.capacity() * 4 + recs_.capacity() * sizeof(Rec) +
+           counts_.capacity() * 4 + member_of_cap_ * 4 + runs_.capacity() * sizeof(Run) +
            placed_cap_ * sizeof(EventRec) + spans_.capacity() * sizeof(MemberSpan) +
            order_.capacity() * sizeof(ByPrefix);
   }
@@ -852,13 +871,13 @@ class BucketGrouper {
     uint64_t prefix;  // the id's first 8 bytes, big-endian (w0 byte-swapped)
   };
   struct Pending {
-    const EventRec* rec;
+    size_t ordinal;  // of the record in the bucket
     std::string_view id;
     uint64_t hash;
   };
-  struct Rec {
-    const EventRec* rec;
-    uint32_t member;
+  struct Run {
+    const EventRec* recs;
+    size_t n;
   };
   static constexpr size_t kAhead = 8;
 
@@ -878,16 +897,23 @@ class BucketGrouper {
         s = Slot{w0, len, m + 1};
         members_.push_back(Member{id, __builtin_bswap64(w0)});
         counts_.push_back(1);
-        recs_.push_back(Rec{p.rec, m});
+        member_of_[p.ordinal] = m;
         return;
       }
       if (s.w0 == w0 && s.len == len &&
           (len <= 8 || SameBytes(members_[s.index1 - 1].id, id))) {
         ++counts_[s.index1 - 1];
-        recs_.push_back(Rec{p.rec, s.index1 - 1});
+        member_of_[p.ordinal] = s.index1 - 1;
         return;
       }
     }
+  }
+  void GrowMemberOf() {
+    const size_t cap = 2 * member_of_cap_ + 16;
+    std::unique_ptr<uint32_t[]> more(new uint32_t[cap]);
+    std::copy(member_of_.get(), member_of_.get() + member_of_cap_, more.get());
+    member_of_ = std::move(more);
+    member_of_cap_ = cap;
   }
   void Grow() {
     slots_.assign(slots_.size() * 2, Slot());
@@ -908,7 +934,9 @@ class BucketGrouper {
   size_t pending_ = 0;
   std::vector<Member> members_;   // in the order first seen
   std::vector<uint32_t> counts_;  // per member
-  std::vector<Rec> recs_;         // in the order added
+  std::vector<Run> runs_;         // the bucket's records, in order
+  std::unique_ptr<uint32_t[]> member_of_;  // per record, in that order
+  size_t member_of_cap_ = 0;
   struct ByPrefix {
     uint64_t prefix;
     uint32_t m;
@@ -1419,8 +1447,8 @@ void BatchJob::Impl::ForEachMember(size_t b, BucketGrouper* grouper, Fn fn) {
   grouper->Begin(BucketRows(b));
   for (const auto& part : parts_) {
     const RecRange& r = part->ranges[b];
-    stores_[r.thread].recs[b].ForRange(
-        r.begin, r.end, [&](const EventRec& rec) { grouper->Add(rec); });
+    stores_[r.thread].recs[b].ForRuns(
+        r.begin, r.end, [&](const EventRec* recs, size_t n) { grouper->AddRun(recs, n); });
   }
   grouper->Group(options_.order);
   const std::vector<MemberSpan>& spans = grouper->spans();
