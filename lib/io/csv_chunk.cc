@@ -408,6 +408,12 @@ absl::Status CsvFile::Open(std::string_view data, std::string_view name,
   }
   plain_ = layout_.attrs.empty() && layout_.profile.empty() && !columns_.empty() &&
            columns_.size() <= kMaxPlainColumns;
+  const int cols[kNumPlainFields] = {layout_.event_id,   layout_.member_id, layout_.type,
+                                     layout_.account_id, layout_.group_id,  layout_.channel,
+                                     layout_.time,       layout_.value};
+  for (int f = 0; f < kNumPlainFields; ++f) {
+    plain_cols_[f] = static_cast<uint8_t>(cols[f] < 0 ? kMaxPlainColumns : cols[f]);
+  }
   return absl::OkStatus();
 }
 
@@ -525,8 +531,11 @@ size_t CsvFile::ReadPlain(size_t p, PlainRow* row) const {
   const char* q = d + p;
   const char* end = d + data_.size();
   const size_t ncols = columns_.size();
-  const char* begins[kMaxPlainColumns];
-  const char* ends[kMaxPlainColumns];
+  // Cells by column; the one after the last is empty, for fields the file
+  // has no column for (plain_cols_).
+  const char* begins[kMaxPlainColumns + 1];
+  const char* ends[kMaxPlainColumns + 1];
+  begins[kMaxPlainColumns] = ends[kMaxPlainColumns] = q;
   const char* c = q;  // the cell being read
   size_t n = 0;       // cells ended by a comma
   const char* lf = nullptr;
@@ -565,22 +574,21 @@ size_t CsvFile::ReadPlain(size_t p, PlainRow* row) const {
   if (lf == nullptr || n + 1 != ncols) return 0;
   begins[n] = c;
   ends[n] = lf;
-  auto cell = [&](int col) {
-    return col < 0 ? std::string_view()
-                   : std::string_view(begins[col], static_cast<size_t>(ends[col] - begins[col]));
+  auto cell = [&](PlainField f) {
+    const size_t col = plain_cols_[f];
+    return std::string_view(begins[col], static_cast<size_t>(ends[col] - begins[col]));
   };
-  const Layout& l = layout_;
-  row->member_id = cell(l.member_id);
+  row->member_id = cell(kPlainMemberId);
   if (row->member_id.empty()) return 0;  // a bad row
-  if (!FastMillis(cell(l.time), &row->time)) return 0;
-  const std::string_view value = cell(l.value);
+  if (!FastMillis(cell(kPlainTime), &row->time)) return 0;
+  const std::string_view value = cell(kPlainValue);
   row->value = 0;
   if (!value.empty() && !FastWholeValue(value, &row->value)) return 0;
-  row->event_id = cell(l.event_id);
-  row->type = cell(l.type);
-  row->account_id = cell(l.account_id);
-  row->group_id = cell(l.group_id);
-  row->channel = cell(l.channel);
+  row->event_id = cell(kPlainEventId);
+  row->type = cell(kPlainType);
+  row->account_id = cell(kPlainAccountId);
+  row->group_id = cell(kPlainGroupId);
+  row->channel = cell(kPlainChannel);
   return static_cast<size_t>(lf - d) + 1;
 }
 

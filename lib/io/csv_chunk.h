@@ -122,6 +122,13 @@ class CsvFile {
   // Rows may take ReadPlain: the file has no attr or profile column kept.
   bool plain_ = false;
   static constexpr size_t kMaxPlainColumns = 16;
+  // ReadPlain's fields and their columns (kMaxPlainColumns: none, an empty
+  // cell).
+  enum PlainField {
+    kPlainEventId, kPlainMemberId, kPlainType, kPlainAccountId, kPlainGroupId,
+    kPlainChannel, kPlainTime, kPlainValue, kNumPlainFields
+  };
+  uint8_t plain_cols_[kNumPlainFields] = {};
   size_t data_begin_ = 0;
   int64_t data_begin_line_ = 1;
 };
