@@ -86,5 +86,36 @@ TEST(BucketMapTest, BucketsNeverFallAsIdsRise) {
   }
 }
 
+TEST(BucketMapTest, CountAtMostIsTheNumberOfSplitsAtOrBelowTheKey) {
+  // Maps of every size up to 600 splits (one, two and three levels of
+  // groups), each key at, between, below and above the splits.
+  for (size_t buckets : {2, 3, 16, 17, 18, 60, 64, 255, 256, 257, 300, 600}) {
+    std::vector<std::string> sample;
+    for (size_t i = 0; i < 4 * buckets; ++i) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "k%07zu", i * 10);
+      sample.push_back(buf);
+    }
+    BucketMap map = BucketMap::FromSample(sample, buckets);
+    ASSERT_EQ(map.size(), buckets);
+    std::vector<uint32_t> got;
+    for (size_t i = 0; i < 4 * buckets * 10 + 20; ++i) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "k%07zu", i);
+      got.push_back(map.Of(buf));
+    }
+    // The buckets of the sorted keys go 0, 1, 2, ... in steps of one, each
+    // taking 40 consecutive keys (the split at its first one).
+    for (size_t i = 1; i < got.size(); ++i) {
+      ASSERT_LE(got[i - 1], got[i]) << buckets << " " << i;
+      ASSERT_LE(got[i], got[i - 1] + 1) << buckets << " " << i;
+    }
+    EXPECT_EQ(got.front(), 0u);
+    EXPECT_EQ(got.back(), buckets - 1);
+    EXPECT_EQ(got[40], 1u);
+    EXPECT_EQ(got[39], 0u);
+  }
+}
+
 }  // namespace
 }  // namespace leadscore::batch

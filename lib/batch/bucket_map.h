@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "lib/base/bytes.h"
-#include "lib/base/search.h"
 
 namespace leadscore::batch {
 
@@ -72,12 +71,26 @@ class BucketMap {
         if (c > 0) return last();
       }
     }
-    const uint64_t key = KeyAfterPrefix(id);
-    // The number of split points <= key.
-    return static_cast<uint32_t>(
-        PartitionPoint(splits_.data(), splits_.size(),
-                       [key](uint64_t s) { return s <= key; }) -
-        splits_.data());
+    return CountAtMost(KeyAfterPrefix(id));
+  }
+
+  // The number of split points <= key. Not a binary search: its steps each
+  // wait for the load before (a tenth of reading a row, with 60 splits);
+  // here groups of up to 16 are compared at once, each compare independent
+  // of the others, and a group picks the next (two steps up to 256 splits).
+  uint32_t CountAtMost(uint64_t key) const {
+    const uint64_t* s = splits_.data();
+    size_t lo = 0, n = splits_.size();
+    while (n > 16) {
+      const size_t step = (n + 15) / 16;
+      size_t c = 0;
+      for (size_t k = step - 1; k < n; k += step) c += s[lo + k] <= key;
+      lo += c * step;
+      n = c * step + step <= n ? step : n - c * step;
+    }
+    size_t c = 0;
+    for (size_t k = 0; k < n; ++k) c += s[lo + k] <= key;
+    return static_cast<uint32_t>(lo + c);
   }
 
  private:
