@@ -127,13 +127,6 @@ void KeepOtherAttr(MemberState* s, const KeyValue& kv) {
 
 }  // namespace
 
-const char* InvalidReason(const Event& e) {
-  if (e.member_id.empty()) return "missing member_id";
-  if (!e.has_time) return "missing or unparsable time";
-  if (!std::isfinite(e.value)) return "value is not a finite number";
-  return nullptr;
-}
-
 MemberState::MemberState(const CompiledModel& m)
     : scores(m.num_score_slots, 0.0),
       ledger(m.rules.size(), 0.0),

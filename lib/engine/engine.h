@@ -4,6 +4,7 @@
 #ifndef LEADSCORE_LIB_ENGINE_ENGINE_H_
 #define LEADSCORE_LIB_ENGINE_ENGINE_H_
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,7 +21,12 @@
 namespace leadscore::internal {
 
 // Why an event is invalid, or null when it is not (section 1).
-const char* InvalidReason(const Event& e);
+inline const char* InvalidReason(const Event& e) {
+  if (e.member_id.empty()) return "missing member_id";
+  if (!e.has_time) return "missing or unparsable time";
+  if (!std::isfinite(e.value)) return "value is not a finite number";
+  return nullptr;
+}
 
 // What one rule did with one event (for `leadscore explain`).
 struct RuleTrace {
