@@ -69,13 +69,13 @@ struct EventRec {
 static_assert(sizeof(EventRec) == 32, "EventRec should stay 32 bytes");
 
 // Memory for records and strings comes in 64 KB blocks from a pool of the
-// job: blocks given back (a part once grouped, a bucket once placed) are
-// used again, so that the job's resident memory is about one copy of the
-// log however many times its records move. Blocks are mapped directly
-// (not malloc'd). Up to 32 MB of free blocks stay resident, the ones given
-// back last, which are handed out first; older free blocks are given back
-// to the system (and handed out only when no resident one is left, since
-// the system has to fault them in again).
+// job: blocks given back (the old record lists of Rebucket) are used
+// again, so that the job's resident memory is about one copy of the log
+// however its records move. Blocks are mapped directly (not malloc'd).
+// Up to 32 MB of free blocks stay resident, the ones given back last, which
+// are handed out first; older free blocks are given back to the system (and
+// handed out only when no resident one is left, since the system has to
+// fault them in again).
 class BlockPool {
  public:
   static constexpr size_t kBlock = 64 << 10;

@@ -135,10 +135,12 @@ class CollectSink : public io::JsonlSink {
 // Scores `bytes` as one log with the community model; everything the job
 // says (messages, members, changes, summary) as one text.
 inline std::string BatchText(const std::string& bytes, io::LogFormat format,
-                             size_t part_bytes, int threads) {
+                             size_t part_bytes, int threads,
+                             size_t bucket_rows = size_t{32} << 10) {
   batch::BatchOptions options;
   options.threads = threads;
   options.part_bytes = part_bytes;
+  options.bucket_rows = bucket_rows;
   batch::BatchJob job(CommunityModel(), options);
   std::ostringstream diag, members, changes;
   absl::Status read = job.ReadBytes(bytes, "fuzz.log", format, &diag);
@@ -152,15 +154,17 @@ inline std::string BatchText(const std::string& bytes, io::LogFormat format,
   return out;
 }
 
-// The batch job gives the same bytes for any part size and thread count
-// (README: "the same bytes for any --threads"). Part sizes below 64 are
-// raised to 64 by the job.
+// The batch job gives the same bytes for any part size, thread count and
+// bucket size (README: "the same bytes for any --threads"). Part sizes
+// below 64 are raised to 64 by the job.
 inline void CheckBatchAgrees(const std::string& bytes, io::LogFormat format, uint64_t h) {
   const std::string whole = BatchText(bytes, format, size_t{1} << 22, 1);
   const size_t small = 64 + h % 64;
   ExpectSame("batch job: one part vs small parts", whole, BatchText(bytes, format, small, 1));
   ExpectSame("batch job: one thread vs two threads, small parts", whole,
              BatchText(bytes, format, 64 + (h >> 8) % 200, 2));
+  ExpectSame("batch job: one bucket vs buckets of a few rows, two threads", whole,
+             BatchText(bytes, format, 64 + (h >> 16) % 200, 2, 1 + (h >> 24) % 7));
 }
 
 }  // namespace leadscore::fuzz
