@@ -688,6 +688,39 @@ TEST(BatchTest, PlainRowsMatchAStoreFedRowByRow) {
   }
 }
 
+TEST(BatchTest, AModelWithoutFlagsScoresAsAStoreWithoutKeepingItsLedger) {
+  // Without a flag nothing the batch job writes reads the ledger, so its
+  // engines do not keep it (Engine::set_keep_ledger); decaying scores, a
+  // bound, a derived score and a tag over them must still be the store's,
+  // which keeps it.
+  constexpr char kNoFlags[] = R"pb(
+    allowed_lateness: "30d"
+    score { name: "engagement" half_life: "30d" }
+    score { name: "intent" half_life: "14d" max: 60 }
+    score { name: "lead" formula: "score.engagement + 2 * score.intent" }
+    rule { name: "read" on: "content.read" score: "engagement" points: 2 }
+    rule { name: "post" on: "message.post" score: "engagement" points: 1 }
+    rule { name: "course" on: "course.attend" score: "engagement" points: 10 once: true }
+    rule { name: "demo" on: "demo.request" score: "intent" points: 40 }
+    tag { name: "hot" when: "score.lead >= 60.5" }
+  )pb";
+  const std::string log = MessierLog(150, 3000, 17);
+  const Output want = ScoreWithStore(log, BatchOptions(), kNoFlags);
+  ASSERT_GT(want.summary.stats.members, 100);
+  ASSERT_THAT(want.changes, HasSubstr("\"tag\":\"hot\""));
+  for (int threads : {1, 2}) {
+    BatchOptions o;
+    o.threads = threads;
+    auto m = LoadModel(kNoFlags);
+    BatchJob job(m, o);
+    std::ostringstream diag, members, changes;
+    ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
+    ASSERT_TRUE(job.Score(&members, &changes).ok());
+    EXPECT_EQ(members.str(), want.members) << threads << " threads";
+    EXPECT_EQ(changes.str(), want.changes) << threads << " threads";
+  }
+}
+
 TEST(BatchTest, BadRowMessagesAreInLogOrderWhateverTheParts) {
   const std::string log = MessierLog(50, 2000, 3);
   std::string want;

@@ -1030,6 +1030,10 @@ class BatchJob::Impl {
   struct Scorer {
     Scorer(const internal::CompiledModel& cm, const Model& model)
         : engine(cm), json(model) {}
+    // The outputs show no ledger: kept only for flag reasons.
+    void ForFiles(const internal::CompiledModel& cm) {
+      engine.set_keep_ledger(!cm.flags.empty());
+    }
     internal::Engine engine;
     io::JsonLineWriter json;
     std::unique_ptr<internal::MemberState> state;
@@ -1743,6 +1747,7 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
 
   if (threads <= 1) {
     Scorer scorer(cm, *model_);
+    scorer.ForFiles(cm);
     TextSink sink(model_.get());
     for (size_t b = 0; b < num_buckets; ++b) {
       score_bucket(b, &scorer, &sink, &slots[0], &stats[0]);
@@ -1757,6 +1762,7 @@ absl::Status BatchJob::Impl::Score(std::ostream* members_out,
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
         Scorer scorer(cm, *model_);
+        scorer.ForFiles(cm);
         TextSink sink(model_.get());
         for (;;) {
           const size_t b = next.fetch_add(1);

@@ -349,6 +349,11 @@ void Engine::DecayTo(MemberState* s, int64_t t) {
     s->scores[d.slot] *= f;
   }
   double* ledger = s->ledger.data();
+  if (!keep_ledger_) {
+    s->dirty |= decay_bits_;
+    s->ref_time = t;
+    return;
+  }
   for (const RuleRun& run : decaying_rules_) {
     const double f = factor_[run.score];
     int r = run.begin;
@@ -482,7 +487,7 @@ void Engine::Apply(MemberState* s, const Event& e, const Dispatch& d,
     // reasons ordered the same way.
     double granted = sd.Clamp(v + p) - v;
     s->scores[sd.slot] = v + granted;
-    s->ledger[r] += granted;
+    if (keep_ledger_) s->ledger[r] += granted;
     s->dirty |= ScoreBit(rd.score);
     if (tracer_ != nullptr) {
       RuleTrace t;

@@ -107,6 +107,13 @@ class Engine {
   // Not owned; null: no tracing.
   void set_tracer(Tracer* tracer) { tracer_ = tracer; }
 
+  // Whether the ledger is kept (default: yes). A caller that never reads it
+  // (no flag in the model, whose reasons come from it; no Read with the
+  // ledger; no export of the state) may turn it off: scores, tags, stages
+  // and flags are the same, and the ledger stays 0. It was a twentieth of
+  // scoring a log (every decaying rule's entry multiplied at every event).
+  void set_keep_ledger(bool keep) { keep_ledger_ = keep; }
+
  private:
   void Evaluate(MemberState* s, int64_t t, ChangeSink* sink, StoreStats* stats);
   // The parts of an evaluation that most models and events do not reach,
@@ -130,6 +137,7 @@ class Engine {
 
   const CompiledModel& m_;
   Tracer* tracer_ = nullptr;
+  bool keep_ledger_ = true;
   // Decaying (non-derived) scores, and the rules that feed them.
   struct DecayingScore {
     int score;
