@@ -31,7 +31,11 @@ cmake --build build-tsan -j "$jobs" --target leadscore_tests leadscore_cli
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # Everything that runs threads or shares a model between threads.
 (cd build-tsan && ./leadscore_tests --gtest_filter='*Thread*:*thread*:BatchTest.*:SharedModel*')
-(cd build-tsan && ./leadscore gen --members 2000 --events 40000 --seed 5 --out tsan.csv &&
-  ./leadscore score --model ../examples/models/community.textproto --events tsan.csv \
-    --threads 4 --members-out tsan_m.jsonl --changes-out tsan_c.jsonl)
+# 200k rows: several buckets shared out over the threads; run twice, so that
+# the second run also replaces the first one's outputs (a thread removes them).
+(cd build-tsan && ./leadscore gen --members 20000 --events 200000 --seed 5 --out tsan.csv &&
+  for run in 1 2; do
+    ./leadscore score --model ../examples/models/community.textproto --events tsan.csv \
+      --threads 4 --members-out tsan_m.jsonl --changes-out tsan_c.jsonl
+  done)
 echo "sanitize: ASan+UBSan suite and TSan runs are clean"
