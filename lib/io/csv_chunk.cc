@@ -633,7 +633,13 @@ size_t CsvFile::ParseRange(size_t begin, size_t limit, RawEventSink* sink,
   size_t p = begin;
   int64_t nl = 0;
   PlainRow row;
-  while (scanner.SkipEmptyLines(&p, limit, &nl)) {
+  const char* d = data_.data();
+  const size_t size = data_.size();
+  for (;;) {
+    // A record starts here unless the line is empty (SkipEmptyLines, without
+    // its call for the common case).
+    const bool starts = p < limit && p < size && d[p] != '\n' && d[p] != '\r';
+    if (!starts && !scanner.SkipEmptyLines(&p, limit, &nl)) break;
     if (plain_) {
       const size_t next = ReadPlain(p, &row);
       if (next != 0) {
