@@ -539,6 +539,19 @@ size_t CsvFile::ReadPlain(size_t p, PlainRow* row) const {
   const char* c = q;  // the cell being read
   size_t n = 0;       // cells ended by a comma
   const char* lf = nullptr;
+  // Ends a cell at each comma of `mask` (bit i: q[i]); false when there
+  // are more cells than columns.
+  auto cut = [&](uint64_t mask) {
+    for (; mask != 0; mask &= mask - 1) {
+      if (n + 1 >= ncols) return false;
+      const char* at = q + __builtin_ctzll(mask);
+      begins[n] = c;
+      ends[n] = at;
+      ++n;
+      c = at + 1;
+    }
+    return true;
+  };
 #if defined(__SSE2__)
   const __m128i comma = _mm_set1_epi8(',');
   const __m128i newline = _mm_set1_epi8('\n');
@@ -563,16 +576,7 @@ size_t CsvFile::ReadPlain(size_t p, PlainRow* row) const {
       const int at_lf = __builtin_ctzll(nl_mask);
       const uint64_t before = (uint64_t{1} << at_lf) - 1;
       if ((odd_mask & before) != 0) return 0;
-      c_mask &= before;
-      while (c_mask != 0) {
-        if (n + 1 >= ncols) return 0;  // more cells than columns
-        const char* at = q + __builtin_ctzll(c_mask);
-        begins[n] = c;
-        ends[n] = at;
-        ++n;
-        c = at + 1;
-        c_mask &= c_mask - 1;
-      }
+      if (!cut(c_mask & before)) return 0;
       lf = q + at_lf;
     }
   }
@@ -582,19 +586,11 @@ size_t CsvFile::ReadPlain(size_t p, PlainRow* row) const {
         static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)));
     const unsigned odd_mask = static_cast<unsigned>(_mm_movemask_epi8(
         _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, cr))));
-    unsigned c_mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)));
+    const unsigned c_mask =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)));
     const unsigned before = nl_mask != 0 ? (1u << __builtin_ctz(nl_mask)) - 1 : 0xffffu;
     if ((odd_mask & before) != 0) return 0;
-    c_mask &= before;
-    while (c_mask != 0) {
-      if (n + 1 >= ncols) return 0;  // more cells than columns
-      const char* at = q + __builtin_ctz(c_mask);
-      begins[n] = c;
-      ends[n] = at;
-      ++n;
-      c = at + 1;
-      c_mask &= c_mask - 1;
-    }
+    if (!cut(c_mask & before)) return 0;
     if (nl_mask != 0) {
       lf = q + __builtin_ctz(nl_mask);
       break;
