@@ -1,6 +1,7 @@
 // BucketMap: ids to buckets of neighbouring ids, in id order.
 #include "lib/batch/bucket_map.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -114,6 +115,22 @@ TEST(BucketMapTest, CountAtMostIsTheNumberOfSplitsAtOrBelowTheKey) {
     EXPECT_EQ(got.back(), buckets - 1);
     EXPECT_EQ(got[40], 1u);
     EXPECT_EQ(got[39], 0u);
+    // The largest key there is: every split is below it.
+    EXPECT_EQ(map.Of(std::string("k0") + std::string(8, '\xff')), buckets - 1) << buckets;
+  }
+  // A key at each split, just below it and just above it, against a count
+  // of the splits: maps of 1 to 600 splits.
+  for (size_t buckets = 2; buckets <= 601; buckets += 7) {
+    std::vector<std::string> sample;
+    for (size_t i = 0; i < buckets; ++i) sample.push_back("x" + std::to_string(1000 + i * 3));
+    BucketMap map = BucketMap::FromSample(sample, buckets);
+    std::vector<std::string> splits(sample.begin() + 1, sample.end());
+    for (size_t i = 0; i < 1000 + buckets * 3 + 5; ++i) {
+      const std::string id = "x" + std::to_string(i);
+      const size_t want =
+          std::upper_bound(splits.begin(), splits.end(), id) - splits.begin();
+      ASSERT_EQ(map.Of(id), want) << buckets << " " << id;
+    }
   }
 }
 
