@@ -578,6 +578,11 @@ size_t CsvFile::ReadPlain(size_t p, PlainRow* row) const {
       if ((odd_mask & before) != 0) return 0;
       if (!cut(c_mask & before)) return 0;
       lf = q + at_lf;
+    } else {
+      // A longer row: these 64 bytes are its first cells; on from there.
+      if (odd_mask != 0) return 0;
+      if (!cut(c_mask)) return 0;
+      q += 64;
     }
   }
   while (lf == nullptr && end - q >= 16) {
