@@ -494,38 +494,8 @@ class PartBuilder final : public io::JsonlSink {
       }
     }
     if (!attrs_.empty() || !e.profile.empty()) rec.flags |= kPairs;
-    if ((rec.flags & kPairs) || !e.account_id.empty() || !e.group_id.empty() ||
-        !e.channel.empty()) {
-      rec.flags |= kExtras;
-    }
-    uint64_t value_bits;
-    std::memcpy(&value_bits, &e.value, 8);
-    if (value_bits != 0) rec.flags |= kValue;
     if (!std::isfinite(e.value)) rec.flags |= kNonFinite;
-    size_t size = VarintSize(e.member_id.size()) + e.member_id.size() +
-                  VarintSize(e.event_id.size()) + e.event_id.size();
-    if (rec.flags & kExtras) {
-      size += VarintSize(e.account_id.size()) + e.account_id.size() +
-              VarintSize(e.group_id.size()) + e.group_id.size() +
-              VarintSize(e.channel.size()) + e.channel.size() + PairsSize(attrs_) +
-              PairsSize(e.profile);
-    }
-    if (rec.flags & kValue) size += 8;
-    const uint32_t bucket = buckets_->Of(e.member_id);
-    uint8_t* blob = store_->strings[bucket].Alloc(size);
-    uint8_t* p = PutString(blob, e.member_id);
-    p = PutString(p, e.event_id);
-    if (rec.flags & kExtras) {
-      p = PutString(p, e.account_id);
-      p = PutString(p, e.group_id);
-      p = PutString(p, e.channel);
-      p = PutPairs(p, attrs_);
-      p = PutPairs(p, e.profile);
-    }
-    if (rec.flags & kValue) std::memcpy(p, &value_bits, 8);
-    rec.blob = blob;
-    store_->recs[bucket].push_back(rec);
-    ++part_->rows;
+    Store(rec, e, &attrs_, &e.profile);
     if (!e.ok()) {
       part_->bad.push_back(BadRecord{e.line, e.offset, e.error_line, e.error});
     } else if (std::isfinite(e.value)) {
@@ -543,34 +513,7 @@ class PartBuilder final : public io::JsonlSink {
     rec.id_hash = StableHash(r.event_id);
     rec.flags = kHasTime;
     rec.type = TypeId(r.type);
-    const bool extras = !r.account_id.empty() || !r.group_id.empty() || !r.channel.empty();
-    if (extras) rec.flags |= kExtras;
-    uint64_t value_bits;
-    std::memcpy(&value_bits, &r.value, 8);
-    if (value_bits != 0) rec.flags |= kValue;
-    size_t size = VarintSize(r.member_id.size()) + r.member_id.size() +
-                  VarintSize(r.event_id.size()) + r.event_id.size();
-    if (extras) {
-      size += VarintSize(r.account_id.size()) + r.account_id.size() +
-              VarintSize(r.group_id.size()) + r.group_id.size() +
-              VarintSize(r.channel.size()) + r.channel.size() + 2;
-    }
-    if (value_bits != 0) size += 8;
-    const uint32_t bucket = buckets_->Of(r.member_id);
-    uint8_t* blob = store_->strings[bucket].Alloc(size);
-    uint8_t* p = PutString(blob, r.member_id);
-    p = PutString(p, r.event_id);
-    if (extras) {
-      p = PutString(p, r.account_id);
-      p = PutString(p, r.group_id);
-      p = PutString(p, r.channel);
-      *p++ = 0;  // no attrs
-      *p++ = 0;  // no profile
-    }
-    if (value_bits != 0) std::memcpy(p, &value_bits, 8);
-    rec.blob = blob;
-    store_->recs[bucket].push_back(rec);
-    ++part_->rows;
+    Store(rec, r, nullptr, nullptr);
     if (!part_->has_max_time || r.time > part_->max_time) part_->max_time = r.time;
     part_->has_max_time = true;
     if (progress_ != nullptr && ++unreported_ == 65536) Flush();
@@ -589,6 +532,56 @@ class PartBuilder final : public io::JsonlSink {
   }
 
  private:
+  // Writes the record's blob (EventRec: member_id, event_id, then with
+  // kExtras account_id, group_id, channel, attrs and profile, then with
+  // kValue the value) to its bucket's strings and the record to its list;
+  // sets kExtras and kValue. The strings and the value are r's (its other
+  // fields are not read); `attrs`, `profile`: null for none (a plain row:
+  // the compiler drops their code).
+  template <typename Row>  // io::RawEvent or io::PlainRow
+  LEADSCORE_ALWAYS_INLINE void Store(EventRec rec, const Row& r,
+                                     const std::vector<KeyValue>* attrs,
+                                     const std::vector<KeyValue>* profile) {
+    const bool extras = (rec.flags & kPairs) || !r.account_id.empty() || !r.group_id.empty() ||
+                        !r.channel.empty();
+    uint64_t value_bits;
+    std::memcpy(&value_bits, &r.value, 8);
+    const bool has_value = value_bits != 0;
+    rec.flags |= (extras ? kExtras : 0) | (has_value ? kValue : 0);
+    size_t size = VarintSize(r.member_id.size()) + r.member_id.size() +
+                  VarintSize(r.event_id.size()) + r.event_id.size();
+    if (extras) {
+      size += VarintSize(r.account_id.size()) + r.account_id.size() +
+              VarintSize(r.group_id.size()) + r.group_id.size() + VarintSize(r.channel.size()) +
+              r.channel.size() + (attrs == nullptr ? 1 : PairsSize(*attrs)) +
+              (profile == nullptr ? 1 : PairsSize(*profile));
+    }
+    if (has_value) size += 8;
+    const uint32_t bucket = buckets_->Of(r.member_id);
+    uint8_t* blob = store_->strings[bucket].Alloc(size);
+    uint8_t* p = PutString(blob, r.member_id);
+    p = PutString(p, r.event_id);
+    if (extras) {
+      p = PutString(p, r.account_id);
+      p = PutString(p, r.group_id);
+      p = PutString(p, r.channel);
+      if (attrs == nullptr) {
+        *p++ = 0;  // no pairs
+      } else {
+        p = PutPairs(p, *attrs);
+      }
+      if (profile == nullptr) {
+        *p++ = 0;
+      } else {
+        p = PutPairs(p, *profile);
+      }
+    }
+    if (has_value) std::memcpy(p, &value_bits, 8);
+    rec.blob = blob;
+    store_->recs[bucket].push_back(rec);
+    ++part_->rows;
+  }
+
   // The type's id: from a small cache in front of the map for a type of at
   // most 16 bytes (most are: "message.post"), which its length and its first
   // and last 8 bytes (overlapping) identify exactly, so that a row costs

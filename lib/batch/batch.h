@@ -2,7 +2,7 @@
 //
 //   read      every input file (CSV, JSON Lines or length-delimited
 //             protobuf, gzip or not) in parts of a few MB, by several
-//             threads; each record becomes a compact 40-byte EventRec plus
+//             threads; each record becomes a compact 32-byte EventRec plus
 //             its strings, in the store of the thread that read it, in the
 //             bucket of its member_id. Buckets hold neighbouring ids (split
 //             points from a sample of the first file), about 32k rows each,
