@@ -550,6 +550,26 @@ std::string MessierLog(int members, int rows, uint64_t seed) {
   return out;
 }
 
+// The job reading `files` in order (ReadBytes: the parallel file reader,
+// not the stream one) and scoring them.
+Output RunBytes(const std::vector<std::pair<std::string, io::LogFormat>>& files,
+                BatchOptions options = {}, const std::string& model_text = kModel) {
+  Output out;
+  BatchJob job(LoadModel(model_text), options);
+  std::ostringstream diag, members, changes;
+  for (const auto& [bytes, format] : files) {
+    out.read_status = job.ReadBytes(bytes, "log", format, &diag);
+    if (!out.read_status.ok()) break;
+  }
+  out.strict_failure = job.strict_failure();
+  if (out.read_status.ok()) EXPECT_TRUE(job.Score(&members, &changes).ok());
+  out.diag = diag.str();
+  out.members = members.str();
+  out.changes = changes.str();
+  out.summary = job.summary();
+  return out;
+}
+
 TEST(BatchTest, MatchesAStoreFedRowByRowForAnyThreadsAndParts) {
   const std::string model =
       ReadFile(std::string(LEADSCORE_SOURCE_DIR) + "/examples/models/community.textproto");
@@ -567,17 +587,14 @@ TEST(BatchTest, MatchesAStoreFedRowByRowForAnyThreadsAndParts) {
           o.threads = threads;
           o.part_bytes = part_bytes;
           o.bucket_rows = bucket_rows;
-          auto m = LoadModel(model);
-          BatchJob job(m, o);
-          std::ostringstream diag, members, changes;
-          ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
-          ASSERT_TRUE(job.Score(&members, &changes).ok());
+          const Output got = RunBytes({{log, io::LogFormat::kCsv}}, o, model);
+          ASSERT_TRUE(got.read_status.ok()) << got.read_status;
           const std::string what = absl::StrCat(threads, " threads, parts of ", part_bytes,
                                                 ", buckets of ", bucket_rows, " rows");
-          EXPECT_EQ(members.str(), want.members) << what;
-          EXPECT_EQ(changes.str(), want.changes) << what;
-          EXPECT_EQ(job.summary().stats.rejected, want.summary.stats.rejected) << what;
-          EXPECT_EQ(job.summary().stats.events_applied, want.summary.stats.events_applied)
+          EXPECT_EQ(got.members, want.members) << what;
+          EXPECT_EQ(got.changes, want.changes) << what;
+          EXPECT_EQ(got.summary.stats.rejected, want.summary.stats.rejected) << what;
+          EXPECT_EQ(got.summary.stats.events_applied, want.summary.stats.events_applied)
               << what;
         }
       }
@@ -602,13 +619,10 @@ TEST(BatchTest, AMembersRowsFarOutOfOrderAreStillAppliedByTimeThenRow) {
   const Output want = ScoreWithStore(log, BatchOptions(), kModel);
   ASSERT_THAT(want.changes, HasSubstr("\"member_id\":\"m1\",\"time\":2000,\"kind\":\"stage_changed\","
                                       "\"from\":\"b\",\"to\":\"c\""));
-  auto m = LoadModel(kModel);
-  BatchJob job(m, BatchOptions());
-  std::ostringstream diag, members, changes;
-  ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
-  ASSERT_TRUE(job.Score(&members, &changes).ok());
-  EXPECT_EQ(members.str(), want.members);
-  EXPECT_EQ(changes.str(), want.changes);
+  const Output got = RunBytes({{log, io::LogFormat::kCsv}});
+  ASSERT_TRUE(got.read_status.ok()) << got.read_status;
+  EXPECT_EQ(got.members, want.members);
+  EXPECT_EQ(got.changes, want.changes);
 }
 
 TEST(BatchTest, LaterFilesMayHoldIdsTheFirstFilesSampleDidNotSee) {
@@ -636,14 +650,11 @@ TEST(BatchTest, LaterFilesMayHoldIdsTheFirstFilesSampleDidNotSee) {
     o.threads = threads;
     o.bucket_rows = 30;
     o.part_bytes = 4096;
-    auto m = LoadModel(model);
-    BatchJob job(m, o);
-    std::ostringstream diag, members, changes;
-    ASSERT_TRUE(job.ReadBytes(first, "first.csv", io::LogFormat::kCsv, &diag).ok());
-    ASSERT_TRUE(job.ReadBytes(second, "second.csv", io::LogFormat::kCsv, &diag).ok());
-    ASSERT_TRUE(job.Score(&members, &changes).ok());
-    EXPECT_EQ(members.str(), want.members) << threads << " threads";
-    EXPECT_EQ(changes.str(), want.changes) << threads << " threads";
+    const Output got =
+        RunBytes({{first, io::LogFormat::kCsv}, {second, io::LogFormat::kCsv}}, o, model);
+    ASSERT_TRUE(got.read_status.ok()) << got.read_status;
+    EXPECT_EQ(got.members, want.members) << threads << " threads";
+    EXPECT_EQ(got.changes, want.changes) << threads << " threads";
   }
 }
 
@@ -677,13 +688,10 @@ TEST(BatchTest, PlainRowsMatchAStoreFedRowByRow) {
       o.threads = threads;
       o.part_bytes = part_bytes;
       o.bucket_rows = 37;
-      auto m = LoadModel(model);
-      BatchJob job(m, o);
-      std::ostringstream diag, members, changes;
-      ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
-      ASSERT_TRUE(job.Score(&members, &changes).ok());
-      EXPECT_EQ(members.str(), want.members) << threads << " threads, parts of " << part_bytes;
-      EXPECT_EQ(changes.str(), want.changes) << threads << " threads, parts of " << part_bytes;
+      const Output got = RunBytes({{log, io::LogFormat::kCsv}}, o, model);
+      ASSERT_TRUE(got.read_status.ok()) << got.read_status;
+      EXPECT_EQ(got.members, want.members) << threads << " threads, parts of " << part_bytes;
+      EXPECT_EQ(got.changes, want.changes) << threads << " threads, parts of " << part_bytes;
     }
   }
 }
@@ -711,13 +719,10 @@ TEST(BatchTest, AModelWithoutFlagsScoresAsAStoreWithoutKeepingItsLedger) {
   for (int threads : {1, 2}) {
     BatchOptions o;
     o.threads = threads;
-    auto m = LoadModel(kNoFlags);
-    BatchJob job(m, o);
-    std::ostringstream diag, members, changes;
-    ASSERT_TRUE(job.ReadBytes(log, "log.csv", io::LogFormat::kCsv, &diag).ok());
-    ASSERT_TRUE(job.Score(&members, &changes).ok());
-    EXPECT_EQ(members.str(), want.members) << threads << " threads";
-    EXPECT_EQ(changes.str(), want.changes) << threads << " threads";
+    const Output got = RunBytes({{log, io::LogFormat::kCsv}}, o, kNoFlags);
+    ASSERT_TRUE(got.read_status.ok()) << got.read_status;
+    EXPECT_EQ(got.members, want.members) << threads << " threads";
+    EXPECT_EQ(got.changes, want.changes) << threads << " threads";
   }
 }
 
@@ -802,24 +807,6 @@ Formats SmallLogInEveryFormat() {
     io::AppendDelimitedEvent(&f.pb, ev);
   }
   return f;
-}
-
-Output RunBytes(const std::vector<std::pair<std::string, io::LogFormat>>& files,
-                BatchOptions options = {}, const std::string& model_text = kModel) {
-  Output out;
-  BatchJob job(LoadModel(model_text), options);
-  std::ostringstream diag, members, changes;
-  for (const auto& [bytes, format] : files) {
-    out.read_status = job.ReadBytes(bytes, "log", format, &diag);
-    if (!out.read_status.ok()) break;
-  }
-  out.strict_failure = job.strict_failure();
-  if (out.read_status.ok()) EXPECT_TRUE(job.Score(&members, &changes).ok());
-  out.diag = diag.str();
-  out.members = members.str();
-  out.changes = changes.str();
-  out.summary = job.summary();
-  return out;
 }
 
 constexpr char kAttrModel[] = R"pb(
